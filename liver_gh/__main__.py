@@ -1,0 +1,3 @@
+from liver_gh.cli import main
+
+main(prog_name="liver")

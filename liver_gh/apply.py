@@ -1,0 +1,131 @@
+"""Carry out a plan through the adapters, in a crash-safe order.
+
+For each step GitHub changes first, then Security Hub: if the run dies in between, the
+next run reads GitHub's new state and the rules finish the Security Hub part. One failed
+step is reported and the rest of the plan still runs.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from liver_gh import identity
+from liver_gh.config import Config
+from liver_gh.errors import LiverError
+from liver_gh.explanations import Library
+from liver_gh.github import BudgetExhausted, GitHubTracker
+from liver_gh.plan import Comment, EditBody, Label, OpenIssue, Plan, SetState, Step
+from liver_gh.render import render_issue
+from liver_gh.report import Entry, RunReport
+from liver_gh.securityhub import SecurityHub
+
+
+def _assignee(tracker: GitHubTracker | None, op: OpenIssue) -> tuple[str | None, list[str]]:
+    """The first candidate GitHub can assign, with sentences explaining any fallback."""
+    notes = list(op.oncall_notes)
+    if not op.candidates:
+        return None, [*notes, "No on-call person is configured for this service, so the issue is unassigned."]
+    for i, login in enumerate(op.candidates):
+        if tracker is None or tracker.can_assign(op.repo, login):
+            if i > 0:
+                notes.append(f"{', '.join(op.candidates[:i])} cannot be assigned in {op.repo}; assigned {login} instead.")
+            return login, notes
+    return None, [*notes, f"None of {', '.join(op.candidates)} can be assigned in {op.repo} (not collaborators?), so the issue is unassigned. Give them access or fix the on-call configuration."]
+
+
+def body_for(op: OpenIssue, config: Config, library: Library, now: datetime, assignee: str | None, notes: list[str]) -> str:
+    service = next(s for s in config.services if s.name == op.service)
+    due = now + timedelta(days=service.sla_days.get(op.severity, 30))
+    grouped = None
+    if op.key.startswith("g-") or op.key.startswith("c-"):
+        grouped = op.title.rsplit(" in ", 1)[-1].rstrip(")") if op.key.startswith("g-") else f"control {op.findings[0].control_id}"
+    return render_issue(
+        library,
+        op.findings,
+        service=op.service,
+        environment=op.environment,
+        key=op.key,
+        assignee=assignee,
+        assignee_notes=notes,
+        due=due,
+        approval_label=config.approval.label,
+        approvers=config.approval.approvers,
+        grouped=grouped,
+        now=now,
+        ignore_notes=op.ignore_notes,
+    )
+
+
+def apply_plan(
+    plan: Plan,
+    *,
+    config: Config,
+    library: Library,
+    tracker: GitHubTracker | None,
+    hub: SecurityHub | None,
+    report: RunReport,
+    now: datetime,
+) -> None:
+    """Execute every step; with no tracker/hub (dry run) only describe and render."""
+    report.findings_seen += plan.seen
+    report.skipped.update(plan.skipped)
+    report.warnings.extend(plan.warnings)
+    for step in plan.steps:
+        if step.kind == "unchanged" and not step.issue_actions:
+            continue
+        if tracker is None or hub is None:
+            _describe(step, config, library, report, now)
+            continue
+        try:
+            url = _run_step(step, config, library, tracker, hub, report, now)
+        except BudgetExhausted as e:
+            report.stopped_early = f"{e}; the rest is left for the next run."
+            break
+        except LiverError as e:
+            report.failures.append(f"{step.summary}: {e}")
+            continue
+        report.entries.append(Entry(step.service, step.kind, step.summary, url))
+
+
+def _describe(step: Step, config: Config, library: Library, report: RunReport, now: datetime) -> None:
+    op = step.open_issue
+    if op is not None:
+        assignee, notes = _assignee(None, op)
+        report.rendered.append((op.repo, op.title, body_for(op, config, library, now, assignee, notes)))
+    report.entries.append(Entry(step.service, step.kind, step.summary, step.issue_url))
+
+
+def _run_step(
+    step: Step, config: Config, library: Library, tracker: GitHubTracker, hub: SecurityHub, report: RunReport, now: datetime
+) -> str | None:
+    url = step.issue_url
+    op = step.open_issue
+    if op is not None:
+        tracker.ensure_labels(op.repo, op.labels)
+        assignee, notes = _assignee(tracker, op)
+        body = body_for(op, config, library, now, assignee, notes)
+        issue = tracker.create_issue(op.repo, op.key, op.title, body, list(op.labels), [assignee] if assignee else [])
+        url = issue.url
+        report.rendered.append((op.repo, op.title, body))
+        if assignee is None or notes:
+            report.warnings.append(f"{issue.ref}: " + " ".join(notes))
+    for action in step.issue_actions:
+        match action:
+            case Comment(repo, number, body):
+                tracker.comment(repo, number, body)
+            case SetState(repo, number, state, reason):
+                tracker.set_state(repo, number, state, reason)
+            case Label(repo, number, name, add):
+                tracker.label(repo, number, name, add)
+            case EditBody(repo, number, body):
+                tracker.edit_body(repo, number, body)
+    for update in step.finding_updates:
+        link = update.issue_url or url or ""
+        result = hub.update(
+            [(r.id, r.product_arn) for r in update.refs],
+            workflow=update.workflow,
+            note=update.note.replace("ISSUE_URL", link),
+            udf={identity.UDF_TRACKED[0]: identity.UDF_TRACKED[1], identity.UDF_KEY: update.key, identity.UDF_ISSUE: link},
+        )
+        report.failures.extend(f"Security Hub update for {link}: {f}" for f in result.failed)
+    return url
