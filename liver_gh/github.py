@@ -42,7 +42,7 @@ def make_retry(total: int = 5) -> GithubRetry:
         total=total,
         backoff_factor=0.5,
         backoff_jitter=0.5,
-        status_forcelist=(500, 502, 503, 504),
+        status_forcelist=[500, 502, 503, 504],
         allowed_methods=IDEMPOTENT,
         secondary_rate_wait=60,
     )
@@ -114,7 +114,7 @@ class GitHubTracker:
         return cls(gh, Pacer(per_minute, per_hour))
 
     def _repo(self, repo: str) -> Repository:
-        return self.gh.get_repo(repo, lazy=True)
+        return self.gh.get_repo(repo)
 
     def _issue(self, repo: str, number: int) -> Issue:
         return self._repo(repo).get_issue(number)

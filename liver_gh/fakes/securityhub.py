@@ -97,14 +97,18 @@ def _model() -> ServiceModel:
     return botocore.session.get_session().get_service_model("securityhub")
 
 
+# Errors the securityhub model does not define, with the status AWS sends for them.
+_UNMODELED_STATUS: Final = {"UnknownOperationException": 404, "SerializationException": 400}
+
+
 @functools.cache
 def _error_status(code: str) -> int:
     """The HTTP status the model gives an error (e.g. ThrottlingException is 429)."""
     for shape in _model().error_shapes:
         if shape.name == code:
             return int(shape.metadata.get("error", {}).get("httpStatusCode", 400))
-    # Not a modeled Security Hub error: common AWS errors are client errors.
-    return 400
+    # Otherwise a client error, like the common AWS errors.
+    return _UNMODELED_STATUS.get(code, 400)
 
 
 def _shapes(operation: str) -> tuple[Shape, Shape]:
@@ -458,7 +462,7 @@ def _string_predicate(key: str, path: str, filters: list[Json]) -> Predicate:
 
 def _date_predicate(key: str, path: str, filters: list[Json], now: datetime) -> Predicate:
     """DateFilter: Start/End bound inclusively; DateRange counts DAYS back from now
-    (WITHIN: not older than that, OLDER_THAN: older). Several filters are OR'ed."""
+    (WITHIN: between then and now, OLDER_THAN: before then). Several filters are OR'ed."""
     bounds: list[tuple[datetime | None, datetime | None]] = []
     for f in filters:
         start = end = None
@@ -470,7 +474,7 @@ def _date_predicate(key: str, path: str, filters: list[Json], now: datetime) -> 
                 raise _ApiError("InvalidInputException", f"{key}: DateRange needs Value and DAYS")
             edge = now - timedelta(days=rng["Value"])
             if rng.get("Comparison", "WITHIN") == "WITHIN":
-                start = edge
+                start, end = edge, now
             else:
                 end = edge - timedelta(microseconds=1)
         else:
@@ -656,7 +660,14 @@ def _compare(a: list[Any], b: list[Any], descending: list[bool]) -> int:
 # --------------------------------------------------------------------------- findings
 
 
-_LABEL_TO_NORMALIZED: Final = {"INFORMATIONAL": 0, "LOW": 1, "MEDIUM": 40, "HIGH": 70, "CRITICAL": 90}
+_REGION_RE: Final = re.compile(r"[a-z]{2}(-[a-z]+)+-\d+")
+_LABEL_TO_NORMALIZED: Final = {
+    "INFORMATIONAL": 0,
+    "LOW": 1,
+    "MEDIUM": 40,
+    "HIGH": 70,
+    "CRITICAL": 90,
+}
 # Values seen in real findings (SOURCES.md samples) for integrated AWS products.
 _KNOWN_PRODUCTS: Final = {
     "aws/securityhub": ("Security Hub", "AWS"),
@@ -996,7 +1007,11 @@ class FakeSecurityHub:
         changed: set[str] = set()
         if "Note" in params:
             note = params["Note"]
-            updated["Note"] = {"Text": note["Text"], "UpdatedBy": note["UpdatedBy"], "UpdatedAt": now}
+            updated["Note"] = {
+                "Text": note["Text"],
+                "UpdatedBy": note["UpdatedBy"],
+                "UpdatedAt": now,
+            }
         if "Workflow" in params and "Status" in params["Workflow"]:
             updated["Workflow"] = {"Status": params["Workflow"]["Status"]}
         if "UserDefinedFields" in params:
@@ -1061,8 +1076,10 @@ class FakeSecurityHub:
             fields = finding.get(name) or {}
             # Security Hub adds its own aws/securityhub/* ProductFields on top of the
             # provider's 50 (a real GuardDuty finding in the samples has 50 + 3).
-            own = [k for k in fields if name == "ProductFields" and k.startswith("aws/securityhub/")]
-            if len(fields) - len(own) > 50:
+            own = sum(
+                1 for k in fields if name == "ProductFields" and k.startswith("aws/securityhub/")
+            )
+            if len(fields) - own > 50:
                 problems.append(f"{name}: at most 50 key-value pairs")
             if any(len(k) > 128 or len(v) > value_max for k, v in fields.items()):
                 problems.append(f"{name}: keys at most 128, values at most {value_max} characters")
@@ -1182,9 +1199,10 @@ class FakeSecurityHub:
         product_fields.setdefault(
             "aws/securityhub/FindingId", f"{finding['ProductArn']}/{finding['Id']}"
         )
-        arn_parts = finding["ProductArn"].split(":")
-        arn_region = arn_parts[3] if len(arn_parts) > 3 else ""
-        finding.setdefault("Region", arn_region or self.region)
+        # The Region of the product ARN, searched for because real ARNs are not always
+        # well formed (GuardDuty's documented sample reads arn:aws::securityhub:us-east-1:).
+        arn_regions = [p for p in finding["ProductArn"].split(":") if _REGION_RE.fullmatch(p)]
+        finding.setdefault("Region", arn_regions[0] if arn_regions else self.region)
         finding["ProcessedAt"] = _iso(now)
 
     # ------------------------------------------------------------------ transports

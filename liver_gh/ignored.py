@@ -1,0 +1,123 @@
+"""`liver report ignored`: what the ignore tag hides, and the tags that no longer hide.
+
+The security team reads this during the ramp-up to see what teams chose to ignore and
+why; the Markdown form is fit for an Actions job summary.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any
+
+from liver_gh.config import Config
+from liver_gh.escape import code_span, md_inline
+from liver_gh.models import Finding
+from liver_gh.plan import ignore_verdict, is_active
+from liver_gh.securityhub import SecurityHub, new_findings_filter
+
+
+@dataclass(frozen=True)
+class IgnoredRow:
+    service: str
+    environment: str
+    account: str
+    resource: str
+    control: str
+    severity: str
+    reason: str
+    until: str | None
+    days_left: int | None
+    problem: str | None  # None: honoured
+
+
+@dataclass
+class IgnoredReport:
+    tag: str
+    honoured: list[IgnoredRow]
+    not_honoured: list[IgnoredRow]
+
+
+def rows_for(config: Config, findings: list[Finding], now: datetime) -> IgnoredReport:
+    honoured, not_honoured = [], []
+    for f in sorted(findings, key=lambda f: (f.account, f.id)):
+        owner = config.service_for_account(f.account)
+        if owner is None or f.account in config.prototype_accounts or not is_active(f):
+            continue
+        service, env = owner
+        verdict = ignore_verdict(f, service, config, now.date())
+        if verdict is None:
+            continue
+        row = IgnoredRow(
+            service=service.name,
+            environment=env,
+            account=f.account,
+            resource=f.resources[0].id,
+            control=f.control_id or f.product_name,
+            severity=f.severity.name,
+            reason=verdict.reason,
+            until=verdict.until.isoformat() if verdict.until else None,
+            days_left=(verdict.until - now.date()).days if verdict.until else None,
+            problem=verdict.problem,
+        )
+        (honoured if verdict.honoured else not_honoured).append(row)
+    return IgnoredReport(config.ignore_tag.key, honoured, not_honoured)
+
+
+def build_ignored_report(config: Config, hub: SecurityHub, now: datetime) -> IgnoredReport:
+    return rows_for(config, hub.findings(new_findings_filter(config.lowest_threshold, config.prototype_accounts)), now)
+
+
+def to_json(report: IgnoredReport) -> dict[str, Any]:
+    return {
+        "tag": report.tag,
+        "totals": {"ignored": len(report.honoured), "not_honoured": len(report.not_honoured)},
+        "ignored": [asdict(r) for r in report.honoured],
+        "not_honoured": [asdict(r) for r in report.not_honoured],
+    }
+
+
+def _by_service(rows: list[IgnoredRow]) -> dict[str, list[IgnoredRow]]:
+    out: dict[str, list[IgnoredRow]] = defaultdict(list)
+    for r in rows:
+        out[r.service].append(r)
+    return dict(sorted(out.items()))
+
+
+def to_markdown(report: IgnoredReport) -> str:
+    lines = [
+        f"## Findings ignored by the `{report.tag}` tag",
+        "",
+        f"**{len(report.honoured)}** ignored, **{len(report.not_honoured)}** tag(s) not honoured.",
+        "",
+    ]
+    for service, rows in _by_service(report.honoured).items():
+        lines += [
+            f"### {md_inline(service)} ({len(rows)} ignored)",
+            "",
+            "| environment | account | resource | control | severity | reason | days left |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        lines += [
+            f"| {md_inline(r.environment)} | {code_span(r.account)} | {code_span(r.resource)} | {code_span(r.control)} | "
+            f"{r.severity} | {md_inline(r.reason, 200)} | {r.days_left if r.days_left is not None else '-'} |"
+            for r in rows
+        ]
+        lines.append("")
+    if report.not_honoured:
+        lines += ["## Tags that are not honoured", ""]
+        for service, rows in _by_service(report.not_honoured).items():
+            lines += [
+                f"### {md_inline(service)} ({len(rows)})",
+                "",
+                "| environment | account | resource | control | severity | reason | why not |",
+                "|---|---|---|---|---|---|---|",
+            ]
+            lines += [
+                f"| {md_inline(r.environment)} | {code_span(r.account)} | {code_span(r.resource)} | {code_span(r.control)} | "
+                f"{r.severity} | {md_inline(r.reason or '(empty)', 200)} | {md_inline(r.problem or '')} |"
+                for r in rows
+            ]
+            lines.append("")
+    return "\n".join(lines)
