@@ -8,6 +8,7 @@ blindly — after an ambiguous failure the issue is looked up by its identity fi
 from __future__ import annotations
 
 import time
+from urllib.parse import quote
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -138,7 +139,9 @@ class GitHubTracker:
         def read() -> list[TrackedIssue]:
             out = []
             for issue in self._repo(repo).get_issues(state="all", labels=[LIVER_LABEL]):
-                if issue.pull_request is not None:
+                # GitHub lists pull requests as issues; reading .pull_request would cost a
+                # request per issue when it is absent, so look at the URL instead.
+                if "/pull/" in issue.html_url:
                     continue
                 out.append(to_tracked(repo, issue))
             return out
@@ -161,8 +164,8 @@ class GitHubTracker:
                     event=e.event,
                     actor=e.actor.login if e.actor else "ghost",
                     created_at=_ts(e.created_at) or datetime.now(UTC),
-                    label=(e.raw_data.get("label") or {}).get("name"),
-                    state_reason=e.raw_data.get("state_reason"),
+                    # Attributes only: raw_data would fetch each event again.
+                    label=e.label.name if e.event in ("labeled", "unlabeled") and e.label else None,
                 )
                 for e in gh_issue.get_events()
             )
@@ -276,8 +279,10 @@ class GitHubTracker:
             if add:
                 issue.add_to_labels(name)
                 return
+            # PyGithub leaves '/' unencoded in the label path (liver/suppress-approved would
+            # hit the wrong URL), so build the request ourselves.
             try:
-                issue.remove_from_labels(name)
+                self.gh.requester.requestJsonAndCheck("DELETE", f"{issue.url}/labels/{quote(name, safe='')}")
             except github.UnknownObjectException:
                 pass  # already gone: the goal is reached
 
@@ -290,14 +295,13 @@ class GitHubTracker:
 
 def to_tracked(repo: str, issue: Issue) -> TrackedIssue:
     body = issue.body or ""
-    raw = issue.raw_data
     return TrackedIssue(
         repo=repo,
         number=issue.number,
         url=issue.html_url,
         title=issue.title,
         state=issue.state,
-        state_reason=raw.get("state_reason"),
+        state_reason=issue.state_reason,
         labels=frozenset(lb.name for lb in issue.labels),
         assignees=tuple(a.login for a in issue.assignees),
         body=body,

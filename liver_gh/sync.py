@@ -118,7 +118,6 @@ def run_sync(
         lowest = min([config.default_min_severity, *[v for s in services for v in s.min_severity.values()]])
         new_filter = new_findings_filter(
             lowest,
-            exclude_accounts=config.prototype_accounts,
             products=config.filters.products_include,
             exclude_products=config.filters.products_exclude,
             regions=config.filters.regions,

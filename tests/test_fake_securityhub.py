@@ -781,6 +781,13 @@ def test_older_provider_update_is_ignored(fake: FakeSecurityHub) -> None:
     assert stored["UpdatedAt"] == "2023-01-02T00:00:00Z"
 
 
+def test_update_with_the_same_updated_at_applies(fake: FakeSecurityHub) -> None:
+    # The guide only says an *earlier* UpdatedAt is ignored.
+    fake.import_findings([control()])
+    fake.import_findings([control("PASSED")])
+    assert fake.finding(control()["Id"])["Compliance"]["Status"] == "PASSED"
+
+
 def test_delete_simulates_retention(loaded: FakeSecurityHub, client: Any) -> None:
     target = SAMPLES["securityhub-fsbp-cloudtrail2-failed.json"]
     loaded.delete(target["Id"])

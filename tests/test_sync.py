@@ -83,7 +83,7 @@ def test_pull_uses_server_side_filters_and_pages(env: Env) -> None:
     assert new_filter["RecordState"] == [{"Value": "ACTIVE", "Comparison": "EQUALS"}]
     assert new_filter["WorkflowStatus"] == [{"Value": "NEW", "Comparison": "EQUALS"}]
     assert {f["Value"] for f in new_filter["SeverityLabel"]} == {"HIGH", "CRITICAL"}
-    assert new_filter["AwsAccountId"] == [{"Value": "999999999999", "Comparison": "NOT_EQUALS"}]
+    assert "AwsAccountId" not in new_filter  # read every account so unmapped ones are reported
     assert all(p["MaxResults"] == 100 for p in gets)
     listing = [r for r in env.gh.requests_log if r[0] == "GET" and r[1].endswith("/issues")]
     assert listing, "issues are listed per repository"
@@ -119,6 +119,7 @@ def test_skips_are_counted_and_unmapped_accounts_warned(env: Env) -> None:
     assert "Account 444444444444 is not mapped" in result.output
     assert "below minimum severity: 1" in result.output
     assert "unmapped account: 1" in result.output
+    assert "prototype account: 1" in result.output
     assert env.issues() == []
 
 

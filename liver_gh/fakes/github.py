@@ -670,11 +670,13 @@ class FakeGitHub:
         cannot travel over HTTP as exceptions: the client gets a 500 and the
         first failure is re-raised when the context exits.
         """
-        server = ThreadingHTTPServer((host, port), _make_http_handler(self, latency))
+        holder: list[str] = []
+        server = ThreadingHTTPServer((host, port), _make_http_handler(self, holder, latency))
         server.daemon_threads = True
         bound_host, bound_port = server.server_address[:2]
         previous = self.base_url
-        served = f"http://{bound_host!s}:{bound_port}{self._base_path}"
+        holder.append(f"http://{bound_host!s}:{bound_port}")
+        served = f"{holder[0]}{self._base_path}"
         self.base_url = served
         thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
         thread.daemon = True
@@ -1889,6 +1891,18 @@ class FakeGitHub:
             self._repo_link(repo, ctx),
         )
 
+    @_route("GET", _R + r"/issues/events/(?P<event_id>\d+)")
+    def _h_get_event(self, ctx: _Ctx) -> _Result:
+        # Not in the trimmed description (so not validated), but PyGithub
+        # fetches it to "complete" an event whose attribute it lacks, e.g.
+        # IssueEvent.label on an "assigned" event.
+        repo = self._ctx_repo(ctx)
+        wanted = int(ctx.params["event_id"])
+        for event in repo.events:
+            if event.id == wanted:
+                return _Result(200, self._event_json(repo, event, with_issue=True))
+        raise _not_found(f"{DOCS}/issues/events#get-an-issue-event")
+
     @_route("POST", _R + "/issues/" + _N + "/assignees")
     def _h_add_assignees(self, ctx: _Ctx) -> _Result:
         repo, issue = self._ctx_issue(ctx)
@@ -2213,7 +2227,10 @@ class FakeActor:
         self.fake.edit_title(full_name, number, title, actor=self.login)
 
 
-def _make_http_handler(fake: FakeGitHub, latency: float) -> type[BaseHTTPRequestHandler]:
+def _make_http_handler(
+    fake: FakeGitHub, origin: list[str], latency: float
+) -> type[BaseHTTPRequestHandler]:
+    # ``origin`` is filled in once the server is bound (port 0 -> real port).
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
 
@@ -2222,16 +2239,15 @@ def _make_http_handler(fake: FakeGitHub, latency: float) -> type[BaseHTTPRequest
             body = self.rfile.read(length) if length else None
             if latency:
                 time.sleep(latency)  # outside the fake's lock: requests overlap
-            host, port = self.server.server_address[:2]
             request = FakeRequest(
                 method=self.command,
-                url=f"http://{host!s}:{port}{self.path}",
+                url=f"{origin[0]}{self.path}",
                 headers=dict(self.headers.items()),
                 body=body,
             )
             try:
                 response = fake.handle(request)
-            except Exception as exc:  # noqa: BLE001 - reported to the test on exit
+            except Exception as exc:  # reported to the test when serve() exits
                 fake.server_errors.append(exc)
                 payload = json.dumps({"message": f"fake GitHub: {exc}"}).encode()
                 response = FakeResponse(500, {"content-type": "application/json"}, payload)
@@ -2245,7 +2261,7 @@ def _make_http_handler(fake: FakeGitHub, latency: float) -> type[BaseHTTPRequest
 
         do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = do_HEAD = _serve
 
-        def log_message(self, format: str, *args: Any) -> None:  # noqa: A002
+        def log_message(self, format: str, *args: Any) -> None:
             pass  # keep test output clean
 
     return Handler

@@ -743,7 +743,8 @@ class FakeSecurityHub:
     ``unprocessed(identifier)`` may return ``(ErrorCode, ErrorMessage)`` to put one
     BatchUpdateFindings identifier into UnprocessedFindings. ``server_errors`` collects
     exceptions raised while serving over HTTP (they answer 501), so tests can assert
-    there were none.
+    there were none. ``now`` is the clock for DateRange filters, ProcessedAt and
+    Note.UpdatedAt; ``validate_responses=False`` skips the output-shape check.
     """
 
     def __init__(
@@ -752,9 +753,15 @@ class FakeSecurityHub:
         account: str = "000000000000",
         *,
         now: Callable[[], datetime] | None = None,
+        validate_responses: bool = True,
     ) -> None:
         self.region = region
+        # The account this hub belongs to. Imports are not checked against it: the fake
+        # acts as an allow-listed provider that may send findings for any account.
         self.account = account
+        # Parsing every response back through botocore costs about as much as the
+        # client's own parse; a benchmark may switch it off once the tests pass.
+        self.validate_responses = validate_responses
         self._now = now or (lambda: datetime.now(UTC))
         self._lock = threading.RLock()
         self._findings: dict[tuple[str, str], _Stored] = {}
@@ -867,6 +874,8 @@ class FakeSecurityHub:
             "Content-Length": str(len(body)),
             "x-amzn-RequestId": str(uuid.uuid4()),
         }
+        if not self.validate_responses:
+            return 200, headers, body
         parsed = create_parser("rest-json").parse(
             {"status_code": 200, "headers": HeadersDict(headers), "body": body},
             output_shape,
@@ -1095,8 +1104,9 @@ class FakeSecurityHub:
         """One finding of BatchImportFindings, following the user guide:
 
         * Create or update is decided by the Id (here: ProductArn + Id). An update whose
-          UpdatedAt is not after the stored one is ignored ("BatchImportFindings for
-          finding providers": before -> ignored, after -> updated).
+          UpdatedAt is before the stored one is ignored ("BatchImportFindings for
+          finding providers": before -> ignored, after -> updated; the guide names no
+          rule for equal times, so an equal UpdatedAt updates).
         * For an existing finding, Note, UserDefinedFields, VerificationState and
           Workflow in the payload are ignored; Confidence, Criticality, RelatedFindings,
           Severity and Types are taken from the provider (FindingProviderFields first)
@@ -1115,7 +1125,7 @@ class FakeSecurityHub:
         if existing is not None:
             old_time = _parse_ts(existing.finding["UpdatedAt"])
             new_time = _parse_ts(payload["UpdatedAt"])
-            if old_time is not None and new_time is not None and new_time <= old_time:
+            if old_time is not None and new_time is not None and new_time < old_time:
                 return
         finding = payload
         fpf = finding.get("FindingProviderFields") or {}
