@@ -28,17 +28,28 @@ def _assignee(tracker: GitHubTracker | None, op: OpenIssue) -> tuple[str | None,
     for i, login in enumerate(op.candidates):
         if tracker is None or tracker.can_assign(op.repo, login):
             if i > 0:
-                notes.append(f"{', '.join(op.candidates[:i])} cannot be assigned in {op.repo}; assigned {login} instead.")
+                notes.append(
+                    f"{', '.join(op.candidates[:i])} cannot be assigned in {op.repo}; assigned {login} instead."
+                )
             return login, notes
-    return None, [*notes, f"None of {', '.join(op.candidates)} can be assigned in {op.repo} (not collaborators?), so the issue is unassigned. Give them access or fix the on-call configuration."]
+    return None, [
+        *notes,
+        f"None of {', '.join(op.candidates)} can be assigned in {op.repo} (not collaborators?), so the issue is unassigned. Give them access or fix the on-call configuration.",
+    ]
 
 
-def body_for(op: OpenIssue, config: Config, library: Library, now: datetime, assignee: str | None, notes: list[str]) -> str:
+def body_for(
+    op: OpenIssue, config: Config, library: Library, now: datetime, assignee: str | None, notes: list[str]
+) -> str:
     service = next(s for s in config.services if s.name == op.service)
     due = now + timedelta(days=service.sla_days.get(op.severity, 30))
     grouped = None
     if op.key.startswith("g-") or op.key.startswith("c-"):
-        grouped = op.title.rsplit(" in ", 1)[-1].rstrip(")") if op.key.startswith("g-") else f"control {op.findings[0].control_id}"
+        grouped = (
+            op.title.rsplit(" in ", 1)[-1].rstrip(")")
+            if op.key.startswith("g-")
+            else f"control {op.findings[0].control_id}"
+        )
     return render_issue(
         library,
         op.findings,
@@ -96,7 +107,13 @@ def _describe(step: Step, config: Config, library: Library, report: RunReport, n
 
 
 def _run_step(
-    step: Step, config: Config, library: Library, tracker: GitHubTracker, hub: SecurityHub, report: RunReport, now: datetime
+    step: Step,
+    config: Config,
+    library: Library,
+    tracker: GitHubTracker,
+    hub: SecurityHub,
+    report: RunReport,
+    now: datetime,
 ) -> str | None:
     url = step.issue_url
     op = step.open_issue
@@ -125,7 +142,11 @@ def _run_step(
             [(r.id, r.product_arn) for r in update.refs],
             workflow=update.workflow,
             note=update.note.replace("ISSUE_URL", link),
-            udf={identity.UDF_TRACKED[0]: identity.UDF_TRACKED[1], identity.UDF_KEY: update.key, identity.UDF_ISSUE: link},
+            udf={
+                identity.UDF_TRACKED[0]: identity.UDF_TRACKED[1],
+                identity.UDF_KEY: update.key,
+                identity.UDF_ISSUE: link,
+            },
         )
         report.failures.extend(f"Security Hub update for {link}: {f}" for f in result.failed)
     return url

@@ -21,8 +21,8 @@ from liver_gh.models import (
     RecordState,
     Resource,
     Severity,
-    VulnerablePackage,
     Vulnerability,
+    VulnerablePackage,
     Workflow,
 )
 

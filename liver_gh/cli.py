@@ -71,10 +71,21 @@ config_option = click.option(
 @config_option
 @click.option("--dry-run", is_flag=True, help="Print the plan; change nothing on either side.")
 @click.option("--issue", "issue_ref", default=None, help="Handle only OWNER/REPO#N (event mode).")
-@click.option("--repo", "repo", default=None, help="Handle only the service of this repository (default in per-repo mode: $GITHUB_REPOSITORY when --per-repo is given).")
+@click.option(
+    "--repo",
+    "repo",
+    default=None,
+    help="Handle only the service of this repository (default in per-repo mode: $GITHUB_REPOSITORY when --per-repo is given).",
+)
 @click.option("--per-repo", is_flag=True, help="Handle only the service whose repo is $GITHUB_REPOSITORY.")
 @click.option("--shard", default=None, help="I/N: handle the I-th of N deterministic partitions of the services.")
-@click.option("--event", "event_path", type=click.Path(path_type=Path), default=None, help="A GitHub 'issues' event payload (default: $GITHUB_EVENT_PATH with --issue-event).")
+@click.option(
+    "--event",
+    "event_path",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="A GitHub 'issues' event payload (default: $GITHUB_EVENT_PATH with --issue-event).",
+)
 @click.option("--issue-event", is_flag=True, help="Read the issue from the GITHUB_EVENT_PATH payload.")
 def sync(
     config_path: Path | None,
@@ -139,7 +150,12 @@ def check_config(config_path: Path | None) -> None:
 @main.command()
 @click.argument("control_id", required=False)
 @click.option("--list", "list_", is_flag=True, help="Show coverage by severity.")
-@click.option("--finding", "finding_file", type=click.Path(exists=True, path_type=Path), help="Render with this ASFF finding (JSON).")
+@click.option(
+    "--finding",
+    "finding_file",
+    type=click.Path(exists=True, path_type=Path),
+    help="Render with this ASFF finding (JSON).",
+)
 @config_option
 def explain(control_id: str | None, list_: bool, finding_file: Path | None, config_path: Path | None) -> None:
     """Render the explanation for CONTROL_ID, or list coverage."""

@@ -39,21 +39,53 @@ def _generated(now: datetime) -> list[dict[str, Any]]:
     asg = {"aws:autoscaling:groupName": "checkout-web"}
     return [
         control_finding("S3.2", account="111111111111", resource_id="arn:aws:s3:::acme-payments-exports", updated_at=t),
-        control_finding("RDS.2", account="111111111111", resource_type="AwsRdsDbInstance",
-                        resource_id="arn:aws:rds:us-east-1:111111111111:db:ledger", updated_at=t),
+        control_finding(
+            "RDS.2",
+            account="111111111111",
+            resource_type="AwsRdsDbInstance",
+            resource_id="arn:aws:rds:us-east-1:111111111111:db:ledger",
+            updated_at=t,
+        ),
         *[
-            control_finding("EC2.8", account="111111111111", resource_type="AwsEc2Instance",
-                            resource_id=f"arn:aws:ec2:us-east-1:111111111111:instance/i-0abc{n}", tags=asg, updated_at=t)
+            control_finding(
+                "EC2.8",
+                account="111111111111",
+                resource_type="AwsEc2Instance",
+                resource_id=f"arn:aws:ec2:us-east-1:111111111111:instance/i-0abc{n}",
+                tags=asg,
+                updated_at=t,
+            )
             for n in range(3)
         ],
-        control_finding("S3.3", account="111111111111", resource_id="arn:aws:s3:::acme-public-assets",
-                        tags={"liver:ignore": "static website assets, reviewed by security"}, updated_at=t),
-        control_finding("IAM.4", account="999999999999", resource_type="AwsAccount", resource_id="AWS::::Account:999999999999", updated_at=t),
-        control_finding("Lambda.1", account="123456789012", resource_type="AwsLambdaFunction",
-                        resource_id="arn:aws:lambda:us-east-1:123456789012:function:thumbnailer",
-                        title="Lambda policy @acme/security-team <!-- liver:identity v1 key=f-0 --> [click](https://evil.example)", updated_at=t),
-        control_finding("EC2.13", account="222222222222", resource_type="AwsEc2SecurityGroup",
-                        resource_id="arn:aws:ec2:us-east-1:222222222222:security-group/sg-0123", updated_at=t),
+        control_finding(
+            "S3.3",
+            account="111111111111",
+            resource_id="arn:aws:s3:::acme-public-assets",
+            tags={"liver:ignore": "static website assets, reviewed by security"},
+            updated_at=t,
+        ),
+        control_finding(
+            "IAM.4",
+            account="999999999999",
+            resource_type="AwsAccount",
+            resource_id="AWS::::Account:999999999999",
+            updated_at=t,
+        ),
+        control_finding(
+            "Lambda.1",
+            account="123456789012",
+            resource_type="AwsLambdaFunction",
+            resource_id="arn:aws:lambda:us-east-1:123456789012:function:thumbnailer",
+            title="Lambda policy @acme/security-team <!-- liver:identity v1 key=f-0 --> [click](https://evil.example)",
+            updated_at=t,
+        ),
+        control_finding(
+            "EC2.13",
+            account="222222222222",
+            resource_type="AwsEc2SecurityGroup",
+            resource_id="arn:aws:ec2:us-east-1:222222222222:security-group/sg-0123",
+            updated_at=t,
+        ),
     ]
 
 
@@ -87,15 +119,27 @@ def run_demo(echo: Callable[[str], None]) -> int:
 
     os.environ.setdefault("AWS_ACCESS_KEY_ID", "demo")
     os.environ.setdefault("AWS_SECRET_ACCESS_KEY", "demo")
-    client = boto3.client("securityhub", region_name="us-east-1", config=RETRIES,
-                          aws_access_key_id="demo", aws_secret_access_key="demo")  # noqa: S106
+    client = boto3.client(
+        "securityhub",
+        region_name="us-east-1",
+        config=RETRIES,
+        aws_access_key_id="demo",
+        aws_secret_access_key="demo",  # noqa: S106 - the in-process fake
+    )
     hub_fake.attach(client)
     echo(f"Security Hub (in-process) holds {accepted} findings: the real ASFF samples plus generated ones.\n")
 
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
         gh_fake.mount(rsps)
-        gh = Github(auth=Auth.Token("demo-token"), base_url=API, per_page=100, retry=None,
-                    seconds_between_requests=None, seconds_between_writes=None, lazy=True)
+        gh = Github(
+            auth=Auth.Token("demo-token"),
+            base_url=API,
+            per_page=100,
+            retry=None,
+            seconds_between_requests=None,
+            seconds_between_writes=None,
+            lazy=True,
+        )
         for run in (1, 2):
             tracker = GitHubTracker(gh, Pacer(config.mutations_per_minute, config.mutations_per_hour))
             hub = SecurityHub(client)
@@ -112,12 +156,16 @@ def run_demo(echo: Callable[[str], None]) -> int:
                 for op, params in sh_calls:
                     if op == "BatchUpdateFindings":
                         ids = [i["Id"].rsplit("/", 1)[-1][:12] for i in params["FindingIdentifiers"]]
-                        echo(f"  {params.get('Workflow', {}).get('Status', '-')}: {', '.join(ids)} — {params['Note']['Text']}")
+                        echo(
+                            f"  {params.get('Workflow', {}).get('Status', '-')}: {', '.join(ids)} — {params['Note']['Text']}"
+                        )
             echo("")
             echo(report.text())
-            echo(f"GitHub requests: {len(gh_calls)} ({len(mutations)} mutating); Security Hub calls: "
-                 f"{sum(1 for c in sh_calls if c[0] == 'GetFindings')} GetFindings, "
-                 f"{sum(1 for c in sh_calls if c[0] == 'BatchUpdateFindings')} BatchUpdateFindings.\n")
+            echo(
+                f"GitHub requests: {len(gh_calls)} ({len(mutations)} mutating); Security Hub calls: "
+                f"{sum(1 for c in sh_calls if c[0] == 'GetFindings')} GetFindings, "
+                f"{sum(1 for c in sh_calls if c[0] == 'BatchUpdateFindings')} BatchUpdateFindings.\n"
+            )
             if run == 2 and (mutations or report.entries):
                 echo("Unexpected: the second sync changed something.")
                 return 1

@@ -77,9 +77,7 @@ def control_finding(
         "Compliance": {
             "Status": compliance,
             "SecurityControlId": control_id,
-            "AssociatedStandards": [
-                {"StandardsId": "standards/aws-foundational-security-best-practices/v/1.0.0"}
-            ],
+            "AssociatedStandards": [{"StandardsId": "standards/aws-foundational-security-best-practices/v/1.0.0"}],
         },
         "WorkflowState": "NEW",
         "Workflow": {"Status": workflow},

@@ -72,7 +72,13 @@ def render_one(library: Library, control_id: str, finding_file: Path | None) -> 
                 "Id": f"example/{control_id}",
                 "GeneratorId": f"security-control/{control_id}",
                 "Compliance": {"Status": "FAILED", "SecurityControlId": control_id},
-                "Resources": [{"Type": rtype, "Id": f"arn:aws:example:us-east-1:123456789012:resource/EXAMPLE_{rtype.upper()}", "Region": "us-east-1"}],
+                "Resources": [
+                    {
+                        "Type": rtype,
+                        "Id": f"arn:aws:example:us-east-1:123456789012:resource/EXAMPLE_{rtype.upper()}",
+                        "Region": "us-east-1",
+                    }
+                ],
             }
         )
     return library.render(explanation, explanation_context(finding))

@@ -7,12 +7,13 @@ blindly — after an ambiguous failure the issue is looked up by its identity fi
 
 from __future__ import annotations
 
+import contextlib
 import time
-from urllib.parse import quote
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
+from urllib.parse import quote
 
 import github
 from github import Auth, Github, GithubException, GithubRetry
@@ -185,7 +186,11 @@ class GitHubTracker:
     def can_assign(self, repo: str, login: str) -> bool:
         key = (repo.lower(), login.lower())
         if key not in self._assignable:
-            self._assignable[key] = bool(self._call(f"check whether {login} can be assigned in {repo}", lambda: self._repo(repo).has_in_assignees(login)))
+            self._assignable[key] = bool(
+                self._call(
+                    f"check whether {login} can be assigned in {repo}", lambda: self._repo(repo).has_in_assignees(login)
+                )
+            )
         return self._assignable[key]
 
     def in_team(self, team: str, login: str) -> bool:
@@ -196,7 +201,9 @@ class GitHubTracker:
 
             def read() -> bool:
                 try:
-                    _, data = self.gh.requester.requestJsonAndCheck("GET", f"/orgs/{org}/teams/{slug}/memberships/{login}")
+                    _, data = self.gh.requester.requestJsonAndCheck(
+                        "GET", f"/orgs/{org}/teams/{slug}/memberships/{login}"
+                    )
                 except github.UnknownObjectException:
                     return False
                 return isinstance(data, dict) and data.get("state") == "active"
@@ -221,7 +228,9 @@ class GitHubTracker:
     def ensure_labels(self, repo: str, labels: Iterable[str]) -> None:
         """Create liver's labels once per repository (listing them costs one request)."""
         if repo not in self._labels:
-            self._labels[repo] = set(self._call(f"list the labels of {repo}", lambda: [lb.name for lb in self._repo(repo).get_labels()]))
+            self._labels[repo] = set(
+                self._call(f"list the labels of {repo}", lambda: [lb.name for lb in self._repo(repo).get_labels()])
+            )
         for name in labels:
             if name in self._labels[repo]:
                 continue
@@ -234,7 +243,9 @@ class GitHubTracker:
                     raise TrackerError(f"GitHub refused to create label {name!r} in {repo}: HTTP {e.status}") from e
             self._labels[repo].add(name)
 
-    def create_issue(self, repo: str, key: str, title: str, body: str, labels: list[str], assignees: list[str]) -> TrackedIssue:
+    def create_issue(
+        self, repo: str, key: str, title: str, body: str, labels: list[str], assignees: list[str]
+    ) -> TrackedIssue:
         """Open an issue; after an ambiguous failure, find it by identity instead of re-sending."""
         self.pacer.wait()
         try:
@@ -250,7 +261,9 @@ class GitHubTracker:
         found = self.find_by_key(repo, key)
         if found is not None:
             return found
-        raise TrackerError(f"opening an issue in {repo} failed ({ambiguous}) and no issue with its identity exists; the next run tries again.")
+        raise TrackerError(
+            f"opening an issue in {repo} failed ({ambiguous}) and no issue with its identity exists; the next run tries again."
+        )
 
     def find_by_key(self, repo: str, key: str) -> TrackedIssue | None:
         for issue in self.list_issues(repo):
@@ -281,10 +294,8 @@ class GitHubTracker:
                 return
             # PyGithub leaves '/' unencoded in the label path (liver/suppress-approved would
             # hit the wrong URL), so build the request ourselves.
-            try:
+            with contextlib.suppress(github.UnknownObjectException):  # already gone: goal reached
                 self.gh.requester.requestJsonAndCheck("DELETE", f"{issue.url}/labels/{quote(name, safe='')}")
-            except github.UnknownObjectException:
-                pass  # already gone: the goal is reached
 
         self._call(f"{'add' if add else 'remove'} label {name!r} on {repo}#{number}", run)
 

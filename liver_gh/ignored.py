@@ -40,7 +40,8 @@ class IgnoredReport:
 
 
 def rows_for(config: Config, findings: list[Finding], now: datetime) -> IgnoredReport:
-    honoured, not_honoured = [], []
+    honoured: list[IgnoredRow] = []
+    not_honoured: list[IgnoredRow] = []
     for f in sorted(findings, key=lambda f: (f.account, f.id)):
         owner = config.service_for_account(f.account)
         if owner is None or f.account in config.prototype_accounts or not is_active(f):

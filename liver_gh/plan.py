@@ -428,12 +428,12 @@ def build_plan(world: World, config: Config) -> Plan:
         if key in subjects:
             continue
         for issue in issues:
-            service = repos.get(issue.repo.lower())
-            if service is None or not issue.is_open or not world.complete:
+            repo_owner = repos.get(issue.repo.lower())
+            if repo_owner is None or not issue.is_open or not world.complete:
                 continue
             plan.steps.append(
                 Step(
-                    service.name,
+                    repo_owner.name,
                     "resolved",
                     f"{issue.ref}: the finding no longer exists in Security Hub; closed",
                     issue_actions=(
@@ -576,9 +576,11 @@ def _reconcile(subject: Subject, issue: TrackedIssue, world: World, config: Conf
     active = [f for f in members if is_active(f)]
     name = service.name
     ref = issue.ref
-    step = lambda kind, summary, gh=(), sh=(): Step(
-        name, kind, f"{ref}: {summary}", issue_actions=tuple(gh), finding_updates=tuple(sh), issue_url=issue.url
-    )  # noqa: E731
+
+    def step(kind: str, summary: str, gh: Sequence[IssueAction] = (), sh: Sequence[UpdateFindings] = ()) -> Step:
+        return Step(
+            name, kind, f"{ref}: {summary}", issue_actions=tuple(gh), finding_updates=tuple(sh), issue_url=issue.url
+        )
 
     approval = (
         latest_approval(issue, label, world.approvers, world.now, config.approval.expires_after_days)

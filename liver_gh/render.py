@@ -96,7 +96,9 @@ def render_issue(
         resource_ids += f" and {len(first.resources) - 5} more"
     where = f"account {code_span(first.account)} ({md_inline(environment)}), Region {code_span(first.region)}"
     if grouped:
-        headline = f"**{md_inline(first.title, 300)}** on {len(findings)} resource(s) sharing {code_span(grouped)}, {where}."
+        headline = (
+            f"**{md_inline(first.title, 300)}** on {len(findings)} resource(s) sharing {code_span(grouped)}, {where}."
+        )
     else:
         headline = f"**{md_inline(first.title, 300)}** on {resource_ids} in {where}."
     owner = (
@@ -122,7 +124,7 @@ def render_issue(
     if explanation is not None:
         try:
             rendered = library.render(explanation, explanation_context(first))
-        except Exception:  # noqa: BLE001 - a broken org template must not stop the issue
+        except Exception:
             rendered = _generic_explanation(first)
     else:
         rendered = _generic_explanation(first)

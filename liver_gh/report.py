@@ -33,7 +33,9 @@ class RunReport:
         c = Counter(e.kind for e in self.entries)
         return {
             "opened": c["opened"],
-            "updated": sum(v for k, v in c.items() if k not in ("opened", "suppressed", "resolved", "rejected", "unchanged")),
+            "updated": sum(
+                v for k, v in c.items() if k not in ("opened", "suppressed", "resolved", "rejected", "unchanged")
+            ),
             "suppressed": c["suppressed"],
             "resolved": c["resolved"],
             "rejected": c["rejected"],

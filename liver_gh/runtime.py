@@ -52,7 +52,11 @@ def _github(config: Config, env: Mapping[str, str]) -> GitHubTracker:
         installation = integration.get_org_installation(owners[0])
         token = integration.get_access_token(installation.id).token
     if not token:
-        raise ConfigError(["GITHUB_TOKEN is not set; export a token with issues:write, or set LIVER_GITHUB_APP_ID and LIVER_GITHUB_APP_PRIVATE_KEY."])
+        raise ConfigError(
+            [
+                "GITHUB_TOKEN is not set; export a token with issues:write, or set LIVER_GITHUB_APP_ID and LIVER_GITHUB_APP_PRIVATE_KEY."
+            ]
+        )
     gh = Github(
         auth=Auth.Token(token),
         base_url=base,

@@ -30,7 +30,9 @@ def make_client(region: str | None) -> Any:
     try:
         return boto3.client("securityhub", region_name=region, config=RETRIES)
     except BotoCoreError as e:
-        raise SourceError(f"Security Hub client could not be created: {e}. Set securityhub.region or AWS_REGION.") from e
+        raise SourceError(
+            f"Security Hub client could not be created: {e}. Set securityhub.region or AWS_REGION."
+        ) from e
 
 
 def _eq(field_name: str, values: Iterable[str]) -> Filter:
@@ -95,7 +97,9 @@ class SecurityHub:
                 self.get_calls += 1
                 page = self.client.get_findings(**kwargs)
             except (ClientError, BotoCoreError) as e:
-                raise SourceError(f"Security Hub GetFindings failed: {e}. Check credentials, Region and securityhub:GetFindings permission.") from e
+                raise SourceError(
+                    f"Security Hub GetFindings failed: {e}. Check credentials, Region and securityhub:GetFindings permission."
+                ) from e
             yield from page.get("Findings", [])
             token = page.get("NextToken")
             if not token:

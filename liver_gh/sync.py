@@ -9,6 +9,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from liver_gh import identity
+from liver_gh.apply import apply_plan
 from liver_gh.config import Config, Service
 from liver_gh.errors import ConfigError, LiverError
 from liver_gh.explanations import Library
@@ -18,7 +19,6 @@ from liver_gh.oncall import OncallResolver
 from liver_gh.plan import Oncall, World, build_plan, latest_approval, needs_details
 from liver_gh.report import RunReport
 from liver_gh.securityhub import SecurityHub, new_findings_filter, tracked_filter
-from liver_gh.apply import apply_plan
 
 _ISSUE_REF = re.compile(r"^([A-Za-z0-9-]+/[A-Za-z0-9._-]+)#(\d+)$")
 
@@ -108,7 +108,9 @@ def run_sync(
         services = (service,)
         only_issue = tracker.get_issue(repo, number)
         if "liver" not in only_issue.labels or only_issue.key is None:
-            report.warnings.append(f"{only_issue.ref} is not a liver issue (no liver label or identity); nothing to do.")
+            report.warnings.append(
+                f"{only_issue.ref} is not a liver issue (no liver label or identity); nothing to do."
+            )
             return report
         for f in hub.findings(tracked_filter(only_issue.key)):
             findings[f.id] = f
@@ -137,7 +139,7 @@ def run_sync(
         if k:
             by_key.setdefault(k, []).append(f)
     detailed: list[TrackedIssue] = []
-    for repo, repo_issues in issues.items():
+    for repo_issues in issues.values():
         for i, issue in enumerate(repo_issues):
             if issue.key and needs_details(issue, by_key.get(issue.key, []), config):
                 try:

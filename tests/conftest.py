@@ -20,7 +20,7 @@ from liver_gh.fakes.securityhub import FakeSecurityHub
 from liver_gh.securityhub import RETRIES
 
 API = "https://api.github.com"
-TOKEN = "liver-test-token"  # noqa: S105 - the fake's token
+TOKEN = "liver-test-token"
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 
 BASE_CONFIG = """\
@@ -120,8 +120,13 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Env]:
     gh.add_team("acme/security-leads", members=["lead"])
 
     def client(region: str | None) -> Any:
-        c = boto3.client("securityhub", region_name=region or "us-east-1", config=RETRIES,
-                         aws_access_key_id="testing", aws_secret_access_key="testing")  # noqa: S106
+        c = boto3.client(
+            "securityhub",
+            region_name=region or "us-east-1",
+            config=RETRIES,
+            aws_access_key_id="testing",
+            aws_secret_access_key="testing",
+        )
         hub.attach(c)
         return c
 

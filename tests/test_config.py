@@ -57,10 +57,16 @@ def test_yaml_syntax_error_names_the_line(tmp_path: Path) -> None:
     [
         (("defaults:\n  min_severity: HIGH", "bogus: 1\ndefaults:\n  min_severity: HIGH"), "bogus: unknown key"),
         (("version: 1", "version: 2"), "version: must be 1"),
-        (("defaults:\n  min_severity: HIGH", "defaults:\n  min_severity: SEVERE"), "defaults.min_severity: unknown severity 'SEVERE'"),
+        (
+            ("defaults:\n  min_severity: HIGH", "defaults:\n  min_severity: SEVERE"),
+            "defaults.min_severity: unknown severity 'SEVERE'",
+        ),
         (("repo: acme/payments", "repo: not a repo"), "services[0].repo: 'not a repo' is not a repository name"),
         (("rotation: [alice, bob]", "rotation: []"), "services[0].oncall.rotation"),
-        (('accounts: {"333333333333": production}', 'accounts: {"111111111111": production}'), "already owned by service 'payments'"),
+        (
+            ('accounts: {"333333333333": production}', 'accounts: {"111111111111": production}'),
+            "already owned by service 'payments'",
+        ),
         (("staging: CRITICAL}", "staging: 7}"), "services[0].min_severity.staging"),
         (("honored_until: 2027-03-31", "honored_until: soon"), "ignore_tag.honored_until: must be a date"),
     ],

@@ -116,9 +116,7 @@ def error_code(exc: pytest.ExceptionInfo[ClientError]) -> str:
 # --------------------------------------------------------------------------- samples
 
 
-def test_every_valid_real_sample_imports_and_reads_back(
-    loaded: FakeSecurityHub, client: Any
-) -> None:
+def test_every_valid_real_sample_imports_and_reads_back(loaded: FakeSecurityHub, client: Any) -> None:
     assert len(VALID) >= 22
     stored = {(f["ProductArn"], f["Id"]) for f in loaded.all()}
     assert stored == UNIQUE_IDS
@@ -146,9 +144,7 @@ def test_sample_values_survive_import(loaded: FakeSecurityHub) -> None:
 
 def test_import_rejects_what_the_model_rejects(fake: FakeSecurityHub) -> None:
     with pytest.raises(InvalidFindingError) as exc:
-        fake.import_findings(
-            [sample(INVALID_SAMPLE), sample("prowler-rds-minor-version-upgrade-passed.json")]
-        )
+        fake.import_findings([sample(INVALID_SAMPLE), sample("prowler-rds-minor-version-upgrade-passed.json")])
     assert any("Severity.Normalized" in p for p in exc.value.problems)
     assert fake.all() == []  # nothing imported from a rejected batch
 
@@ -182,9 +178,7 @@ def test_equals_values_on_one_field_are_ored(loaded: FakeSecurityHub, client: An
             ]
         }
     )
-    expected = {
-        f["Id"] for f in VALID.values() if f["Severity"]["Label"] in {"CRITICAL", "HIGH"}
-    }
+    expected = {f["Id"] for f in VALID.values() if f["Severity"]["Label"] in {"CRITICAL", "HIGH"}}
     assert expected
     assert ids_of(response) == expected
 
@@ -211,9 +205,7 @@ def test_not_equals_values_are_anded(loaded: FakeSecurityHub, client: Any) -> No
             ]
         }
     )
-    expected = {
-        f["Id"] for f in VALID.values() if f["Severity"]["Label"] not in {"MEDIUM", "LOW"}
-    }
+    expected = {f["Id"] for f in VALID.values() if f["Severity"]["Label"] not in {"MEDIUM", "LOW"}}
     assert ids_of(response) == expected
     assert {f["Severity"]["Label"] for f in response["Findings"]} <= {
         "INFORMATIONAL",
@@ -222,9 +214,7 @@ def test_not_equals_values_are_anded(loaded: FakeSecurityHub, client: Any) -> No
     }
 
 
-def test_prefix_then_exclusions_like_the_documented_example(
-    loaded: FakeSecurityHub, client: Any
-) -> None:
+def test_prefix_then_exclusions_like_the_documented_example(loaded: FakeSecurityHub, client: Any) -> None:
     response = client.get_findings(
         Filters={
             "ResourceType": [
@@ -243,9 +233,7 @@ def test_prefix_then_exclusions_like_the_documented_example(
     )
 
 
-def test_prefix_on_generator_and_values_are_case_sensitive(
-    loaded: FakeSecurityHub, client: Any
-) -> None:
+def test_prefix_on_generator_and_values_are_case_sensitive(loaded: FakeSecurityHub, client: Any) -> None:
     consolidated = client.get_findings(
         Filters={"GeneratorId": [{"Value": "security-control/", "Comparison": "PREFIX"}]}
     )
@@ -253,20 +241,14 @@ def test_prefix_on_generator_and_values_are_case_sensitive(
         "securityhub-consolidated-iam6-root-hardware-mfa-failed.json",
         "securityhub-consolidated-eks1-public-endpoint-failed.json",
     )
-    lower = client.get_findings(
-        Filters={"ProductName": [{"Value": "security hub", "Comparison": "EQUALS"}]}
-    )
+    lower = client.get_findings(Filters={"ProductName": [{"Value": "security hub", "Comparison": "EQUALS"}]})
     assert lower["Findings"] == []
 
 
 def test_contains_and_prefix_not_equals(loaded: FakeSecurityHub, client: Any) -> None:
-    cloudtrail = client.get_findings(
-        Filters={"Title": [{"Value": "CloudTrail", "Comparison": "CONTAINS"}]}
-    )
+    cloudtrail = client.get_findings(Filters={"Title": [{"Value": "CloudTrail", "Comparison": "CONTAINS"}]})
     assert ids_of(cloudtrail) == {f["Id"] for f in VALID.values() if "CloudTrail" in f["Title"]}
-    not_us = client.get_findings(
-        Filters={"Region": [{"Value": "us-", "Comparison": "PREFIX_NOT_EQUALS"}]}
-    )
+    not_us = client.get_findings(Filters={"Region": [{"Value": "us-", "Comparison": "PREFIX_NOT_EQUALS"}]})
     assert {f["Region"] for f in not_us["Findings"]} == {"eu-central-1", "eu-west-1"}
 
 
@@ -284,16 +266,12 @@ def test_documented_invalid_combinations_are_rejected(
     loaded: FakeSecurityHub, client: Any, comparisons: list[str]
 ) -> None:
     with pytest.raises(ClientError) as exc:
-        client.get_findings(
-            Filters={"Title": [{"Value": "CloudTrail", "Comparison": c} for c in comparisons]}
-        )
+        client.get_findings(Filters={"Title": [{"Value": "CloudTrail", "Comparison": c} for c in comparisons]})
     assert error_code(exc) == "InvalidInputException"
     assert exc.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
 
 
-def test_date_filter_start_end_is_inclusive_and_honours_offsets(
-    loaded: FakeSecurityHub, client: Any
-) -> None:
+def test_date_filter_start_end_is_inclusive_and_honours_offsets(loaded: FakeSecurityHub, client: Any) -> None:
     response = client.get_findings(
         Filters={
             "UpdatedAt": [
@@ -311,23 +289,17 @@ def test_date_filter_start_end_is_inclusive_and_honours_offsets(
 
 
 def test_date_range_counts_days_back_from_now(loaded: FakeSecurityHub, client: Any) -> None:
-    within = client.get_findings(
-        Filters={"UpdatedAt": [{"DateRange": {"Value": 30, "Unit": "DAYS"}}]}
-    )
+    within = client.get_findings(Filters={"UpdatedAt": [{"DateRange": {"Value": 30, "Unit": "DAYS"}}]})
     # NOW is 2023-06-01T12:00Z: IAM.6 (2023-05-31) and EKS.1 (2023-05-30) are recent.
     assert ids_of(within) == ids_by_name(
         "securityhub-consolidated-iam6-root-hardware-mfa-failed.json",
         "securityhub-consolidated-eks1-public-endpoint-failed.json",
     )
     older = client.get_findings(
-        Filters={
-            "UpdatedAt": [{"DateRange": {"Value": 30, "Unit": "DAYS", "Comparison": "OLDER_THAN"}}]
-        }
+        Filters={"UpdatedAt": [{"DateRange": {"Value": 30, "Unit": "DAYS", "Comparison": "OLDER_THAN"}}]}
     )
     cutoff = datetime(2023, 5, 2, 12, 0, 0, tzinfo=UTC)
-    assert ids_of(older) == {
-        f["Id"] for f in VALID.values() if datetime.fromisoformat(f["UpdatedAt"]) < cutoff
-    }
+    assert ids_of(older) == {f["Id"] for f in VALID.values() if datetime.fromisoformat(f["UpdatedAt"]) < cutoff}
     # Findings updated after NOW (some samples are) are in neither range.
     assert not ids_of(within) & ids_of(older)
 
@@ -353,33 +325,21 @@ def test_map_filter_on_resource_tags(loaded: FakeSecurityHub, client: Any) -> No
         }
     )
     assert ids_of(asg) == ids_by_name("inspector-ec2-package-vuln-asg-instance.json")
-    case = client.get_findings(
-        Filters={"ResourceTags": [{"Key": "Name", "Value": "KUBECTL", "Comparison": "EQUALS"}]}
-    )
+    case = client.get_findings(Filters={"ResourceTags": [{"Key": "Name", "Value": "KUBECTL", "Comparison": "EQUALS"}]})
     assert case["Findings"] == []
 
 
-def test_map_contains_is_only_for_automation_rules(
-    loaded: FakeSecurityHub, client: Any
-) -> None:
+def test_map_contains_is_only_for_automation_rules(loaded: FakeSecurityHub, client: Any) -> None:
     with pytest.raises(ClientError) as exc:
-        client.get_findings(
-            Filters={"ResourceTags": [{"Key": "Name", "Value": "kub", "Comparison": "CONTAINS"}]}
-        )
+        client.get_findings(Filters={"ResourceTags": [{"Key": "Name", "Value": "kub", "Comparison": "CONTAINS"}]})
     assert error_code(exc) == "InvalidInputException"
 
 
 def test_number_and_product_fields_filters(loaded: FakeSecurityHub, client: Any) -> None:
     severe = client.get_findings(Filters={"SeverityNormalized": [{"Gte": 70}]})
-    assert ids_of(severe) == {
-        f["Id"] for f in VALID.values() if f["Severity"].get("Normalized", 0) >= 70
-    }
+    assert ids_of(severe) == {f["Id"] for f in VALID.values() if f["Severity"].get("Normalized", 0) >= 70}
     control = client.get_findings(
-        Filters={
-            "ProductFields": [
-                {"Key": "ControlId", "Value": "CloudTrail.2", "Comparison": "EQUALS"}
-            ]
-        }
+        Filters={"ProductFields": [{"Key": "ControlId", "Value": "CloudTrail.2", "Comparison": "EQUALS"}]}
     )
     assert ids_of(control) == ids_by_name(
         "securityhub-fsbp-cloudtrail2-failed.json",
@@ -389,29 +349,34 @@ def test_number_and_product_fields_filters(loaded: FakeSecurityHub, client: Any)
 
 def test_unmapped_filter_key_fails_loudly(loaded: FakeSecurityHub, client: Any) -> None:
     with pytest.raises(FakeNotImplementedError, match="ResourceOwnerAccountId"):
-        client.get_findings(
-            Filters={"ResourceOwnerAccountId": [{"Value": "1", "Comparison": "EQUALS"}]}
-        )
+        client.get_findings(Filters={"ResourceOwnerAccountId": [{"Value": "1", "Comparison": "EQUALS"}]})
     with pytest.raises(FakeNotImplementedError, match="Keyword"):
         client.get_findings(Filters={"Keyword": [{"Value": "x"}]})
 
 
 def test_too_many_filter_attributes_are_rejected(loaded: FakeSecurityHub, client: Any) -> None:
-    names = ["Id", "Title", "Region", "AwsAccountId", "GeneratorId", "ProductArn",
-             "ProductName", "CompanyName", "RecordState", "WorkflowStatus", "SeverityLabel"]
+    names = [
+        "Id",
+        "Title",
+        "Region",
+        "AwsAccountId",
+        "GeneratorId",
+        "ProductArn",
+        "ProductName",
+        "CompanyName",
+        "RecordState",
+        "WorkflowStatus",
+        "SeverityLabel",
+    ]
     with pytest.raises(ClientError) as exc:
-        client.get_findings(
-            Filters={n: [{"Value": "x", "Comparison": "NOT_EQUALS"}] for n in names}
-        )
+        client.get_findings(Filters={n: [{"Value": "x", "Comparison": "NOT_EQUALS"}] for n in names})
     assert error_code(exc) == "InvalidInputException"
 
 
 # --------------------------------------------------------------------------- paging
 
 
-def test_paging_two_at_a_time_visits_every_finding_once(
-    loaded: FakeSecurityHub, client: Any
-) -> None:
+def test_paging_two_at_a_time_visits_every_finding_once(loaded: FakeSecurityHub, client: Any) -> None:
     seen: list[str] = []
     token: str | None = None
     pages = 0
@@ -436,9 +401,7 @@ def test_boto3_paginator_works(loaded: FakeSecurityHub, client: Any) -> None:
     assert sum(len(p["Findings"]) for p in pages) == len(UNIQUE_IDS)
 
 
-def test_paging_survives_updates_to_the_filtered_field(
-    loaded: FakeSecurityHub, client: Any
-) -> None:
+def test_paging_survives_updates_to_the_filtered_field(loaded: FakeSecurityHub, client: Any) -> None:
     """liver pages through NEW findings and marks them NOTIFIED as it goes."""
     new = {"WorkflowStatus": [{"Value": "NEW", "Comparison": "EQUALS"}]}
     expected = ids_of(client.get_findings(Filters=new))
@@ -472,9 +435,7 @@ def test_bad_next_token_is_rejected(loaded: FakeSecurityHub, client: Any) -> Non
         assert error_code(exc) == "InvalidInputException"
 
 
-def test_max_results_above_100_is_rejected_by_the_service(
-    loaded: FakeSecurityHub, client: Any
-) -> None:
+def test_max_results_above_100_is_rejected_by_the_service(loaded: FakeSecurityHub, client: Any) -> None:
     # botocore checks only the model's min client-side; the max is the service's job.
     with pytest.raises(ClientError) as exc:
         client.get_findings(MaxResults=101)
@@ -484,9 +445,7 @@ def test_max_results_above_100_is_rejected_by_the_service(
 
 
 def test_sort_criteria(loaded: FakeSecurityHub, client: Any) -> None:
-    response = client.get_findings(
-        SortCriteria=[{"Field": "SeverityNormalized", "SortOrder": "desc"}]
-    )
+    response = client.get_findings(SortCriteria=[{"Field": "SeverityNormalized", "SortOrder": "desc"}])
     values = [f["Severity"].get("Normalized") for f in response["Findings"]]
     present = [v for v in values if v is not None]
     assert present == sorted(present, reverse=True)
@@ -499,9 +458,7 @@ def test_sort_criteria(loaded: FakeSecurityHub, client: Any) -> None:
 # --------------------------------------------------------------------------- BatchUpdateFindings
 
 
-def test_batch_update_note_workflow_and_user_defined_fields(
-    loaded: FakeSecurityHub, client: Any
-) -> None:
+def test_batch_update_note_workflow_and_user_defined_fields(loaded: FakeSecurityHub, client: Any) -> None:
     target = SAMPLES["securityhub-fsbp-cloudtrail2-failed.json"]
     before = loaded.finding(target["Id"])
     response = client.batch_update_findings(
@@ -512,9 +469,7 @@ def test_batch_update_note_workflow_and_user_defined_fields(
     )
     assert response["ProcessedFindings"] == [ident(target)]
     assert response["UnprocessedFindings"] == []
-    client.batch_update_findings(
-        FindingIdentifiers=[ident(target)], UserDefinedFields={"liver/team": "payments"}
-    )
+    client.batch_update_findings(FindingIdentifiers=[ident(target)], UserDefinedFields={"liver/team": "payments"})
     after = loaded.finding(target["Id"])
     assert after["Note"] == {
         "Text": "Tracked in acme/payments#12",
@@ -531,9 +486,7 @@ def test_batch_update_note_workflow_and_user_defined_fields(
     notified = client.get_findings(
         Filters={
             "WorkflowStatus": [{"Value": "NOTIFIED", "Comparison": "EQUALS"}],
-            "UserDefinedFields": [
-                {"Key": "liver/team", "Value": "payments", "Comparison": "EQUALS"}
-            ],
+            "UserDefinedFields": [{"Key": "liver/team", "Value": "payments", "Comparison": "EQUALS"}],
         }
     )
     assert ids_of(notified) == {target["Id"]}
@@ -568,9 +521,7 @@ def test_more_than_100_identifiers_are_rejected(loaded: FakeSecurityHub, client:
     assert loaded.calls[-1][0] == "BatchUpdateFindings"
 
 
-def test_botocore_validates_requests_before_they_are_sent(
-    loaded: FakeSecurityHub, client: Any
-) -> None:
+def test_botocore_validates_requests_before_they_are_sent(loaded: FakeSecurityHub, client: Any) -> None:
     target = SAMPLES["securityhub-fsbp-cloudtrail2-failed.json"]
     with pytest.raises(ParamValidationError):
         client.batch_update_findings(FindingIdentifiers=[ident(target)], Note={"Text": "x"})
@@ -584,9 +535,7 @@ def test_botocore_validates_requests_before_they_are_sent(
     assert error_code(exc) == "InvalidInputException"
 
 
-def test_unknown_duplicate_and_invalid_findings_are_unprocessed(
-    loaded: FakeSecurityHub, client: Any
-) -> None:
+def test_unknown_duplicate_and_invalid_findings_are_unprocessed(loaded: FakeSecurityHub, client: Any) -> None:
     target = SAMPLES["securityhub-fsbp-cloudtrail2-failed.json"]
     other = SAMPLES["securityhub-pcidss-cloudtrail1-failed.json"]
     missing = {"Id": "does-not-exist", "ProductArn": target["ProductArn"]}
@@ -596,8 +545,7 @@ def test_unknown_duplicate_and_invalid_findings_are_unprocessed(
     )
     assert response["ProcessedFindings"] == [ident(target)]
     errors = {
-        (u["FindingIdentifier"]["Id"], u["ErrorCode"], u["ErrorMessage"])
-        for u in response["UnprocessedFindings"]
+        (u["FindingIdentifier"]["Id"], u["ErrorCode"], u["ErrorMessage"]) for u in response["UnprocessedFindings"]
     }
     assert errors == {
         ("does-not-exist", "FindingNotFound", "Finding Not Found"),
@@ -613,13 +561,9 @@ def test_unknown_duplicate_and_invalid_findings_are_unprocessed(
 def test_unprocessed_hook_forces_failures(loaded: FakeSecurityHub, client: Any) -> None:
     target = SAMPLES["securityhub-fsbp-cloudtrail2-failed.json"]
     loaded.unprocessed = lambda identifier: (
-        ("ConcurrentUpdateError", "Concurrent finding updates detected")
-        if identifier["Id"] == target["Id"]
-        else None
+        ("ConcurrentUpdateError", "Concurrent finding updates detected") if identifier["Id"] == target["Id"] else None
     )
-    response = client.batch_update_findings(
-        FindingIdentifiers=[ident(target)], Workflow={"Status": "NOTIFIED"}
-    )
+    response = client.batch_update_findings(FindingIdentifiers=[ident(target)], Workflow={"Status": "NOTIFIED"})
     assert response["ProcessedFindings"] == []
     assert response["UnprocessedFindings"][0]["ErrorCode"] == "ConcurrentUpdateError"
     assert loaded.finding(target["Id"])["Workflow"]["Status"] == "NEW"
@@ -628,9 +572,7 @@ def test_unprocessed_hook_forces_failures(loaded: FakeSecurityHub, client: Any) 
 # --------------------------------------------------------------------------- provider updates
 
 
-def control(
-    compliance: str = "FAILED", record: str = "ACTIVE", at: str = "2023-01-01T00:00:00Z"
-) -> dict[str, Any]:
+def control(compliance: str = "FAILED", record: str = "ACTIVE", at: str = "2023-01-01T00:00:00Z") -> dict[str, Any]:
     """A real FSBP control finding with the fields the transitions look at replaced."""
     finding = sample("securityhub-fsbp-cloudtrail2-failed.json")
     finding["Compliance"]["Status"] = compliance
@@ -648,9 +590,7 @@ def config_finding(compliance: str, at: str) -> dict[str, Any]:
 
 
 def set_workflow(client: Any, finding: dict[str, Any], status: str) -> None:
-    response = client.batch_update_findings(
-        FindingIdentifiers=[ident(finding)], Workflow={"Status": status}
-    )
+    response = client.batch_update_findings(FindingIdentifiers=[ident(finding)], Workflow={"Status": status})
     assert response["ProcessedFindings"] == [ident(finding)]
 
 
@@ -665,9 +605,7 @@ def test_new_finding_starts_new(fake: FakeSecurityHub, client: Any) -> None:
 
 
 @pytest.mark.parametrize("status", ["NOTIFIED", "RESOLVED"])
-def test_archived_to_active_resets_to_new(
-    fake: FakeSecurityHub, client: Any, status: str
-) -> None:
+def test_archived_to_active_resets_to_new(fake: FakeSecurityHub, client: Any, status: str) -> None:
     fake.import_findings([config_finding("FAILED", "2023-01-01T00:00:00Z")])
     archived = config_finding("FAILED", "2023-01-02T00:00:00Z")
     archived["RecordState"] = "ARCHIVED"
@@ -691,9 +629,7 @@ def test_compliance_leaving_passed_resets_to_new(
 
 
 @pytest.mark.parametrize("trigger", ["reactivated", "regressed", "passed"])
-def test_suppressed_never_changes_automatically(
-    fake: FakeSecurityHub, client: Any, trigger: str
-) -> None:
+def test_suppressed_never_changes_automatically(fake: FakeSecurityHub, client: Any, trigger: str) -> None:
     start = control(
         "FAILED" if trigger == "passed" else "PASSED",
         "ARCHIVED" if trigger == "reactivated" else "ACTIVE",
@@ -719,9 +655,7 @@ def test_control_finding_passing_becomes_resolved(fake: FakeSecurityHub, client:
     assert workflow(fake, control()) == "NEW"
 
 
-def test_non_control_finding_passing_keeps_its_workflow(
-    fake: FakeSecurityHub, client: Any
-) -> None:
+def test_non_control_finding_passing_keeps_its_workflow(fake: FakeSecurityHub, client: Any) -> None:
     fake.import_findings([config_finding("FAILED", "2023-01-01T00:00:00Z")])
     set_workflow(client, config_finding("FAILED", "x"), "NOTIFIED")
     fake.import_findings([config_finding("PASSED", "2023-01-02T00:00:00Z")])
@@ -793,9 +727,7 @@ def test_delete_simulates_retention(loaded: FakeSecurityHub, client: Any) -> Non
     loaded.delete(target["Id"])
     with pytest.raises(KeyError):
         loaded.finding(target["Id"])
-    response = client.batch_update_findings(
-        FindingIdentifiers=[ident(target)], Workflow={"Status": "RESOLVED"}
-    )
+    response = client.batch_update_findings(FindingIdentifiers=[ident(target)], Workflow={"Status": "RESOLVED"})
     assert response["UnprocessedFindings"][0]["ErrorCode"] == "FindingNotFound"
 
 
@@ -829,9 +761,7 @@ def test_a_throttle_then_success_is_transparent(loaded: FakeSecurityHub) -> None
     ("code", "status"),
     [("LimitExceededException", 429), ("InternalException", 500), ("InvalidAccessException", 401)],
 )
-def test_fault_codes_get_their_modeled_status(
-    loaded: FakeSecurityHub, code: str, status: int
-) -> None:
+def test_fault_codes_get_their_modeled_status(loaded: FakeSecurityHub, code: str, status: int) -> None:
     loaded.fault = lambda operation, params: code if operation == "BatchUpdateFindings" else None
     status_got, headers, body = loaded.handle("PATCH", "/findings/batchupdate", b"{}")
     assert status_got == status
@@ -865,13 +795,9 @@ def test_serve_over_loopback(loaded: FakeSecurityHub, monkeypatch: pytest.Monkey
     with loaded.serve(latency=0.001) as url:
         assert url.startswith("http://127.0.0.1:")
         remote = make_client(endpoint_url=url)
-        response = remote.get_findings(
-            Filters={"Id": [{"Value": target["Id"], "Comparison": "EQUALS"}]}
-        )
+        response = remote.get_findings(Filters={"Id": [{"Value": target["Id"], "Comparison": "EQUALS"}]})
         assert ids_of(response) == {target["Id"]}
-        updated = remote.batch_update_findings(
-            FindingIdentifiers=[ident(target)], Workflow={"Status": "NOTIFIED"}
-        )
+        updated = remote.batch_update_findings(FindingIdentifiers=[ident(target)], Workflow={"Status": "NOTIFIED"})
         assert updated["ProcessedFindings"] == [ident(target)]
         monkeypatch.setenv("AWS_ENDPOINT_URL_SECURITYHUB", url)
         from_env = make_client()

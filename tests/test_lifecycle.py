@@ -177,7 +177,7 @@ def test_suppressed_directly_in_security_hub_closes_as_not_planned(env: Env) -> 
     }
     import boto3
 
-    c = boto3.client("securityhub", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")  # noqa: S106
+    c = boto3.client("securityhub", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
     env.hub.attach(c)
     c.batch_update_findings(**client_params)
     env.sync()
@@ -244,8 +244,15 @@ def test_one_issue_mode_ignores_non_liver_issues(env: Env, tmp_path) -> None:  #
     import json
 
     event = tmp_path / "event.json"
-    event.write_text(json.dumps({"action": "labeled", "issue": {"number": 5, "labels": [{"name": "bug"}]},
-                                 "repository": {"full_name": REPO}}))
+    event.write_text(
+        json.dumps(
+            {
+                "action": "labeled",
+                "issue": {"number": 5, "labels": [{"name": "bug"}]},
+                "repository": {"full_name": REPO},
+            }
+        )
+    )
     mark = len(env.gh.requests_log)
     result = env.sync("--event", str(event))
     assert result.exit_code == 0 and "not about a liver issue" in result.output

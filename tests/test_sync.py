@@ -29,10 +29,21 @@ def test_opens_one_explained_assigned_issue_and_notifies_security_hub(env: Env) 
     (issue,) = env.issues()
     assert issue["title"] == "[S3.2] S3 buckets should prohibit public read access"
     assert {lb["name"] for lb in issue["labels"]} == {"liver", "severity:critical"}
-    assert [a["login"] for a in issue["assignees"]] == ["bob"]  # 2026-11-26 is week 3 (0-based) of [alice, bob] from 2026-11-02
+    assert [a["login"] for a in issue["assignees"]] == [
+        "bob"
+    ]  # 2026-11-26 is week 3 (0-based) of [alice, bob] from 2026-11-02
     body = issue["body"]
-    for needle in ("## Why it matters", "## How to fix", "## How to verify", "## What to do next",
-                   "acme-payments-exports", "production", "111111111111", "Due", "securityhub/home?region=us-east-1"):
+    for needle in (
+        "## Why it matters",
+        "## How to fix",
+        "## How to verify",
+        "## What to do next",
+        "acme-payments-exports",
+        "production",
+        "111111111111",
+        "Due",
+        "securityhub/home?region=us-east-1",
+    ):
         assert needle in body, needle
     assert identity.keys_in(body) == [identity.finding_key(fid)]
     finding = env.finding(fid)
@@ -55,8 +66,17 @@ def test_labels_are_created_once_per_repository(env: Env) -> None:
 
 
 def test_second_sync_changes_nothing(env: Env) -> None:
-    seed(env, critical(env), control_finding("EC2.8", account="333333333333", resource_type="AwsEc2Instance",
-                                             resource_id="arn:aws:ec2:us-east-1:333333333333:instance/i-1", updated_at=ts(env.now)))
+    seed(
+        env,
+        critical(env),
+        control_finding(
+            "EC2.8",
+            account="333333333333",
+            resource_type="AwsEc2Instance",
+            resource_id="arn:aws:ec2:us-east-1:333333333333:instance/i-1",
+            updated_at=ts(env.now),
+        ),
+    )
     assert env.sync().exit_code == 0
     mark_gh, mark_sh = len(env.gh.requests_log), len(env.hub.calls)
     result = env.sync()
@@ -111,8 +131,14 @@ def test_skips_are_counted_and_unmapped_accounts_warned(env: Env) -> None:
         env,
         critical(env, account="444444444444", resource_id="arn:aws:s3:::unmapped"),
         critical(env, account="999999999999", resource_id="arn:aws:s3:::proto"),
-        control_finding("EC2.13", account="222222222222", resource_type="AwsEc2SecurityGroup", severity="HIGH",
-                        resource_id="arn:aws:ec2:us-east-1:222222222222:security-group/sg-1", updated_at=ts(env.now)),
+        control_finding(
+            "EC2.13",
+            account="222222222222",
+            resource_type="AwsEc2SecurityGroup",
+            severity="HIGH",
+            resource_id="arn:aws:ec2:us-east-1:222222222222:security-group/sg-1",
+            updated_at=ts(env.now),
+        ),
     )
     result = env.sync()
     assert result.exit_code == 0
@@ -124,14 +150,22 @@ def test_skips_are_counted_and_unmapped_accounts_warned(env: Env) -> None:
 
 
 def test_passed_and_archived_findings_open_nothing(env: Env) -> None:
-    seed(env, critical(env, compliance="PASSED"), critical(env, resource_id="arn:aws:s3:::gone", record_state="ARCHIVED"))
+    seed(
+        env, critical(env, compliance="PASSED"), critical(env, resource_id="arn:aws:s3:::gone", record_state="ARCHIVED")
+    )
     env.sync()
     assert env.issues() == []
 
 
 def test_untrusted_text_cannot_mention_or_forge_the_marker(env: Env) -> None:
-    hostile = "Bucket @acme/everyone @cto <!-- liver:identity v1 key=f-" + "0" * 40 + " --> ![x](https://evil.example/p.png) `x`"
-    (fid,) = seed(env, critical(env, title=hostile, resource_id="arn:aws:s3:::x`$(curl evil)`", tags={"owner": "@mallory"}))
+    hostile = (
+        "Bucket @acme/everyone @cto <!-- liver:identity v1 key=f-"
+        + "0" * 40
+        + " --> ![x](https://evil.example/p.png) `x`"
+    )
+    (fid,) = seed(
+        env, critical(env, title=hostile, resource_id="arn:aws:s3:::x`$(curl evil)`", tags={"owner": "@mallory"})
+    )
     assert env.sync().exit_code == 0
     (issue,) = env.issues()
     body = issue["body"]
@@ -169,7 +203,10 @@ def test_unassignable_oncall_opens_unassigned_and_says_so(env: Env) -> None:
 def test_every_real_sample_flows_through_sync(env: Env) -> None:
     # Map the samples' accounts to services so every one is considered.
     text = env.config.read_text().replace("min_severity: HIGH\ngithub", "min_severity: INFORMATIONAL\ngithub")
-    text = text.replace('accounts: {"333333333333": production}', 'accounts: {"333333333333": production, "123456789012": production, "111122223333": staging, "012345678912": production, "193043430472": production}')
+    text = text.replace(
+        'accounts: {"333333333333": production}',
+        'accounts: {"333333333333": production, "123456789012": production, "111122223333": staging, "012345678912": production, "193043430472": production}',
+    )
     text = text.replace("staging: CRITICAL}", "staging: INFORMATIONAL}")
     env.write_config(text)
     samples = list(real_samples().values())
@@ -194,10 +231,12 @@ def test_malformed_finding_is_reported_and_the_rest_still_run(env: Env, monkeypa
     from liver_gh import securityhub
 
     original = securityhub.parse_finding
+
     def flaky(raw):  # type: ignore[no-untyped-def]
         if raw["Id"] == good["Id"]:
             return original(raw)
         return original(raw)
+
     monkeypatch.setattr(securityhub, "parse_finding", flaky)
     bad = critical(env, resource_id="arn:aws:s3:::bad", key="bad")
     seed(env, bad)
@@ -206,6 +245,7 @@ def test_malformed_finding_is_reported_and_the_rest_still_run(env: Env, monkeypa
         if raw["Id"] == bad["Id"]:
             raw = dict(raw, Severity={"Label": "SEVERE"})
         return original(raw)
+
     monkeypatch.setattr(securityhub, "parse_finding", broken)
     result = env.sync()
     assert result.exit_code == 1

@@ -53,6 +53,7 @@ __all__ = [
 DEFAULT_BASE_URL: Final = "https://api.github.com"
 DOCS: Final = "https://docs.github.com/rest"
 MAX_BODY_CHARS: Final = 65536
+MAX_TITLE_CHARS: Final = 256
 DEFAULT_LABEL_COLOR: Final = "ededed"
 _SECONDARY_MESSAGE: Final = (
     "You have exceeded a secondary rate limit and have been temporarily blocked from "
@@ -306,9 +307,7 @@ def _int(value: str, default: int) -> int:
 
 def _etag_matches(header: str, etag: str) -> bool:
     mine = etag.removeprefix("W/")
-    return any(
-        tag.strip() == "*" or tag.strip().removeprefix("W/") == mine for tag in header.split(",")
-    )
+    return any(tag.strip() == "*" or tag.strip().removeprefix("W/") == mine for tag in header.split(","))
 
 
 def _words(text: str) -> list[str]:
@@ -425,9 +424,7 @@ class FakeGitHub:
             self._users[key] = user
         return user
 
-    def add_user(
-        self, login: str, token: str | None = None, *, name: str | None = None, bot: bool = False
-    ) -> None:
+    def add_user(self, login: str, token: str | None = None, *, name: str | None = None, bot: bool = False) -> None:
         """Register ``login``; requests bearing ``token`` act as this user."""
         with self._lock:
             user = self._user(login, kind="Bot" if bot else "User")
@@ -451,14 +448,10 @@ class FakeGitHub:
         """
         with self._lock:
             owner_login, name = full_name.split("/", 1)
-            owner = self._users.get(owner_login.lower()) or self._user(
-                owner_login, kind="Organization"
-            )
+            owner = self._users.get(owner_login.lower()) or self._user(owner_login, kind="Organization")
             if full_name.lower() in self._repos:
                 raise ValueError(f"repository {full_name} already exists")
-            repo = _Repo(
-                id=self._new_id(), owner=owner, name=name, private=private, created_at=self._clock()
-            )
+            repo = _Repo(id=self._new_id(), owner=owner, name=name, private=private, created_at=self._clock())
             for login in collaborators:
                 repo.collaborators.add(self._user(login).login.lower())
             if default_labels:
@@ -472,9 +465,7 @@ class FakeGitHub:
         with self._lock:
             self._repo(full_name).collaborators.add(self._user(login).login.lower())
 
-    def add_team(
-        self, full_slug: str, members: Iterable[str] = (), maintainers: Iterable[str] = ()
-    ) -> None:
+    def add_team(self, full_slug: str, members: Iterable[str] = (), maintainers: Iterable[str] = ()) -> None:
         """Create team ``org/slug`` (members and maintainers are logins)."""
         with self._lock:
             org_login, slug = full_slug.split("/", 1)
@@ -564,9 +555,7 @@ class FakeGitHub:
     ) -> int:
         with self._lock:
             repo = self._repo(full_name)
-            issue = self._op_create_issue(
-                repo, self._user(actor), title, body, list(labels), list(assignees), None
-            )
+            issue = self._op_create_issue(repo, self._user(actor), title, body, list(labels), list(assignees), None)
             return issue.number
 
     def label_issue(self, full_name: str, number: int, label: str, actor: str) -> None:
@@ -583,9 +572,7 @@ class FakeGitHub:
         with self._lock:
             repo = self._repo(full_name)
             issue = self._issue(repo, number)
-            self._op_update_issue(
-                repo, issue, self._user(actor), assignees=[*issue.assignees, login]
-            )
+            self._op_update_issue(repo, issue, self._user(actor), assignees=[*issue.assignees, login])
 
     def unassign_issue(self, full_name: str, number: int, login: str, actor: str) -> None:
         with self._lock:
@@ -660,9 +647,7 @@ class FakeGitHub:
         return response.status, response.headers, response.body
 
     @contextlib.contextmanager
-    def serve(
-        self, host: str = "127.0.0.1", port: int = 0, latency: float = 0.0
-    ) -> Iterator[str]:
+    def serve(self, host: str = "127.0.0.1", port: int = 0, latency: float = 0.0) -> Iterator[str]:
         """Serve over loopback HTTP in a thread; yield the base URL.
 
         While serving, ``base_url`` points at the server so every URL in a
@@ -720,9 +705,7 @@ class FakeGitHub:
         if self._spec is not None and canonical is not None:
             if self._validate_requests:
                 if bad_json is not None:
-                    raise OpenAPIValidationError(
-                        f"{method} {canonical}: request body is not JSON ({bad_json})"
-                    )
+                    raise OpenAPIValidationError(f"{method} {canonical}: request body is not JSON ({bad_json})")
                 op = self._spec.validate_request(route_method, canonical, query_pairs, body)
             else:
                 found = self._spec.match(route_method, canonical)
@@ -763,8 +746,7 @@ class FakeGitHub:
                 {
                     "message": _SECONDARY_MESSAGE.format(request_id=request_id),
                     "documentation_url": (
-                        "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api"
-                        "#about-secondary-rate-limits"
+                        "https://docs.github.com/rest/overview/rate-limits-for-the-rest-api#about-secondary-rate-limits"
                     ),
                 },
                 {"retry-after": str(wait)},
@@ -812,9 +794,7 @@ class FakeGitHub:
         if after:
             status = 502
             payload = json.dumps({"message": "Server Error"}).encode()
-            out_headers = {
-                k: v for k, v in out_headers.items() if k.startswith("x-") or k == "date"
-            }
+            out_headers = {k: v for k, v in out_headers.items() if k.startswith("x-") or k == "date"}
             out_headers["content-type"] = "application/json; charset=utf-8"
         if method == "HEAD":
             payload = b""
@@ -937,11 +917,7 @@ class FakeGitHub:
         start = (page - 1) * per_page
         data = [render(item) for item in items[start : start + per_page]]
         # Keep the client's query exactly as sent, only swap the page number.
-        kept = [
-            part
-            for part in ctx.raw_query.split("&")
-            if part and unquote(part.split("=", 1)[0]) != "page"
-        ]
+        kept = [part for part in ctx.raw_query.split("&") if part and unquote(part.split("=", 1)[0]) != "page"]
 
         def url(number: int) -> str:
             return f"{self._api}{link_path}?{'&'.join([*kept, f'page={number}'])}"
@@ -962,9 +938,7 @@ class FakeGitHub:
             return True
         login = actor.login.lower()
         return (
-            login == repo.owner.login.lower()
-            or login in repo.collaborators
-            or self._is_org_member(repo.owner, login)
+            login == repo.owner.login.lower() or login in repo.collaborators or self._is_org_member(repo.owner, login)
         )
 
     def _ctx_repo(self, ctx: _Ctx) -> _Repo:
@@ -1090,10 +1064,7 @@ class FakeGitHub:
         url = f"{self._repo_api(repo)}/issues/comments/{comment.id}"
         return {
             "url": url,
-            "html_url": (
-                f"{self._web}/{repo.full_name}/issues/{comment.issue_number}"
-                f"#issuecomment-{comment.id}"
-            ),
+            "html_url": (f"{self._web}/{repo.full_name}/issues/{comment.issue_number}#issuecomment-{comment.id}"),
             "issue_url": f"{self._repo_api(repo)}/issues/{comment.issue_number}",
             "id": comment.id,
             "node_id": _node_id("IssueComment", comment.id),
@@ -1267,14 +1238,10 @@ class FakeGitHub:
         return login in repo.collaborators
 
     def _is_org_member(self, org: _User, login: str) -> bool:
-        return any(
-            team.org is org and login.lower() in team.members for team in self._teams.values()
-        )
+        return any(team.org is org and login.lower() in team.members for team in self._teams.values())
 
     def _record(self, repo: _Repo, issue: _Issue, event: str, actor: _User, **extra: Any) -> None:
-        repo.events.append(
-            _Event(self._new_id(), issue.number, event, actor.login, self._clock(), extra)
-        )
+        repo.events.append(_Event(self._new_id(), issue.number, event, actor.login, self._clock(), extra))
 
     def _check_body(self, text: str | None, resource: str, doc: str) -> None:
         if text is not None and len(text) > MAX_BODY_CHARS:
@@ -1288,15 +1255,24 @@ class FakeGitHub:
                 },
             )
 
+    def _check_title(self, title: str, doc: str) -> None:
+        if len(title) > MAX_TITLE_CHARS:
+            raise _invalid(
+                doc,
+                {
+                    "resource": "Issue",
+                    "code": "custom",
+                    "field": "title",
+                    "message": f"title is too long (maximum is {MAX_TITLE_CHARS} characters)",
+                },
+            )
+
     def _check_assignees(self, repo: _Repo, logins: Sequence[str], field_name: str, doc: str) -> None:
         bad = [login for login in logins if not self._assignable(repo, login)]
         if bad:
             raise _invalid(
                 doc,
-                *(
-                    {"value": login, "resource": "Issue", "field": field_name, "code": "invalid"}
-                    for login in bad
-                ),
+                *({"value": login, "resource": "Issue", "field": field_name, "code": "invalid"} for login in bad),
             )
 
     @staticmethod
@@ -1321,11 +1297,10 @@ class FakeGitHub:
         doc = f"{DOCS}/issues/issues#create-an-issue"
         if title is None or not str(title).strip():
             raise _invalid(doc, {"resource": "Issue", "code": "missing_field", "field": "title"})
+        self._check_title(str(title), doc)
         self._check_body(body, "Issue", doc)
         if milestone is not None:
-            raise _invalid(
-                doc, {"value": milestone, "resource": "Issue", "field": "milestone", "code": "invalid"}
-            )
+            raise _invalid(doc, {"value": milestone, "resource": "Issue", "field": "milestone", "code": "invalid"})
         self._check_assignees(repo, assignees, assignee_field, doc)
         now = self._clock()
         issue = _Issue(
@@ -1351,20 +1326,14 @@ class FakeGitHub:
         for label_id in issue.labels:
             if label_id not in wanted_ids and label_id in repo.labels:
                 label = repo.labels[label_id]
-                self._record(
-                    repo, issue, "unlabeled", actor, label={"name": label.name, "color": label.color}
-                )
+                self._record(repo, issue, "unlabeled", actor, label={"name": label.name, "color": label.color})
                 changed = True
         for label_id in wanted_ids:
             if label_id not in issue.labels:
                 label = repo.labels[label_id]
-                self._record(
-                    repo, issue, "labeled", actor, label={"name": label.name, "color": label.color}
-                )
+                self._record(repo, issue, "labeled", actor, label={"name": label.name, "color": label.color})
                 changed = True
-        issue.labels = [i for i in issue.labels if i in wanted_ids] + [
-            i for i in wanted_ids if i not in issue.labels
-        ]
+        issue.labels = [i for i in issue.labels if i in wanted_ids] + [i for i in wanted_ids if i not in issue.labels]
         return changed
 
     def _apply_assignees(self, repo: _Repo, issue: _Issue, actor: _User, logins: list[str]) -> bool:
@@ -1378,9 +1347,7 @@ class FakeGitHub:
             if login not in issue.assignees:
                 self._record(repo, issue, "assigned", actor, assignee=login, assigner=actor.login)
                 changed = True
-        issue.assignees = [a for a in issue.assignees if a in logins] + [
-            a for a in logins if a not in issue.assignees
-        ]
+        issue.assignees = [a for a in issue.assignees if a in logins] + [a for a in logins if a not in issue.assignees]
         return changed
 
     def _op_update_issue(
@@ -1401,12 +1368,12 @@ class FakeGitHub:
         # Validate everything first: a 422 must leave the issue untouched.
         if title is not _UNSET and title is not None and not str(title).strip():
             raise _invalid(doc, {"resource": "Issue", "code": "missing_field", "field": "title"})
+        if title is not _UNSET and title is not None:
+            self._check_title(str(title), doc)
         if isinstance(body, str):
             self._check_body(body, "Issue", doc)
         if milestone is not _UNSET and milestone is not None:
-            raise _invalid(
-                doc, {"value": milestone, "resource": "Issue", "field": "milestone", "code": "invalid"}
-            )
+            raise _invalid(doc, {"value": milestone, "resource": "Issue", "field": "milestone", "code": "invalid"})
         if not isinstance(assignees, _Unset):
             self._check_assignees(repo, assignees, "assignees", doc)
         if state is not _UNSET and state not in ("open", "closed"):
@@ -1464,16 +1431,12 @@ class FakeGitHub:
     def _op_remove_label(self, repo: _Repo, issue: _Issue, actor: _User, name: str) -> None:
         label = self._find_label(repo, name)
         if label is None or label.id not in issue.labels:
-            raise _not_found(
-                f"{DOCS}/issues/labels#remove-a-label-from-an-issue", "Label does not exist"
-            )
+            raise _not_found(f"{DOCS}/issues/labels#remove-a-label-from-an-issue", "Label does not exist")
         remaining = [x.name for x in self._issue_labels(repo, issue) if x.id != label.id]
         self._apply_labels(repo, issue, actor, remaining)
         issue.updated_at = self._clock()
 
-    def _op_remove_assignees(
-        self, repo: _Repo, issue: _Issue, actor: _User, logins: Iterable[str]
-    ) -> None:
+    def _op_remove_assignees(self, repo: _Repo, issue: _Issue, actor: _User, logins: Iterable[str]) -> None:
         drop = {login.lower() for login in logins}
         if self._apply_assignees(repo, issue, actor, [a for a in issue.assignees if a not in drop]):
             issue.updated_at = self._clock()
@@ -1646,18 +1609,14 @@ class FakeGitHub:
             "html_url": html,
             "git_url": git_url,
             "download_url": (
-                f"https://raw.githubusercontent.com/{repo.full_name}/{branch}/{quote(path)}"
-                if is_file
-                else None
+                f"https://raw.githubusercontent.com/{repo.full_name}/{branch}/{quote(path)}" if is_file else None
             ),
             "type": "file" if is_file else "dir",
         }
         if with_content:
             encoded = base64.b64encode(data).decode()
             # GitHub wraps base64 content at 60 characters.
-            out["content"] = "".join(
-                encoded[i : i + 60] + "\n" for i in range(0, len(encoded), 60)
-            )
+            out["content"] = "".join(encoded[i : i + 60] + "\n" for i in range(0, len(encoded), 60))
             out["encoding"] = "base64"
         out["_links"] = {"self": self_url, "git": git_url, "html": html}
         return out
@@ -1779,9 +1738,7 @@ class FakeGitHub:
             for c in sorted(repo.comments.values(), key=lambda c: c.id)
             if c.issue_number == issue.number and (since is None or c.updated_at >= since)
         ]
-        return self._page(
-            ctx, selected, lambda c: self._comment_json(repo, c), self._repo_link(repo, ctx)
-        )
+        return self._page(ctx, selected, lambda c: self._comment_json(repo, c), self._repo_link(repo, ctx))
 
     @_route("POST", _R + "/issues/" + _N + "/comments")
     def _h_create_comment(self, ctx: _Ctx) -> _Result:
@@ -1877,9 +1834,7 @@ class FakeGitHub:
     def _h_issue_events(self, ctx: _Ctx) -> _Result:
         repo, issue = self._ctx_issue(ctx)
         selected = [e for e in repo.events if e.issue_number == issue.number]
-        return self._page(
-            ctx, selected, lambda e: self._event_json(repo, e), self._repo_link(repo, ctx)
-        )
+        return self._page(ctx, selected, lambda e: self._event_json(repo, e), self._repo_link(repo, ctx))
 
     @_route("GET", _R + "/issues/events")
     def _h_repo_events(self, ctx: _Ctx) -> _Result:
@@ -2016,10 +1971,7 @@ class FakeGitHub:
         role = team.members.get(login)
         if role is None:
             raise _not_found(f"{DOCS}/teams/members#get-team-membership-for-a-user")
-        url = (
-            f"{self._api}/organizations/{team.org.id}/team/{team.id}/memberships/"
-            f"{self._users[login].login}"
-        )
+        url = f"{self._api}/organizations/{team.org.id}/team/{team.id}/memberships/{self._users[login].login}"
         return _Result(200, {"url": url, "role": role, "state": "active"})
 
     @_route("GET", r"/orgs/(?P<org>[^/]+)/teams/(?P<team>[^/]+)/members")
@@ -2190,9 +2142,7 @@ class FakeActor:
         labels: Sequence[str] = (),
         assignees: Sequence[str] = (),
     ) -> int:
-        return self.fake.create_issue(
-            full_name, title, body, labels=labels, assignees=assignees, actor=self.login
-        )
+        return self.fake.create_issue(full_name, title, body, labels=labels, assignees=assignees, actor=self.login)
 
     def label_issue(self, full_name: str, number: int, label: str) -> None:
         self.fake.label_issue(full_name, number, label, actor=self.login)
@@ -2227,9 +2177,7 @@ class FakeActor:
         self.fake.edit_title(full_name, number, title, actor=self.login)
 
 
-def _make_http_handler(
-    fake: FakeGitHub, origin: list[str], latency: float
-) -> type[BaseHTTPRequestHandler]:
+def _make_http_handler(fake: FakeGitHub, origin: list[str], latency: float) -> type[BaseHTTPRequestHandler]:
     # ``origin`` is filled in once the server is bound (port 0 -> real port).
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"

@@ -321,9 +321,7 @@ class OpenAPISpec:
             rb = self._resolve(raw["requestBody"])
             body_required = bool(rb.get("required", False))
             content = rb.get("content", {})
-            media: Mapping[str, Any] = content.get("application/json") or next(
-                iter(content.values()), {}
-            )
+            media: Mapping[str, Any] = content.get("application/json") or next(iter(content.values()), {})
             if "schema" in media:
                 closed = _close_objects(copy.deepcopy(dict(self._resolve(media["schema"]))))
                 extra = _BARE_LABEL_ARRAYS.get(operation_id)
@@ -458,9 +456,7 @@ class OpenAPISpec:
             schema = {"$ref": "#/components/schemas/basic-error"} if status >= 400 else None
         else:
             content = spec.get("content") or {}
-            found: Mapping[str, Any] | None = content.get("application/json") or next(
-                iter(content.values()), None
-            )
+            found: Mapping[str, Any] | None = content.get("application/json") or next(iter(content.values()), None)
             schema = found.get("schema") if found else None
         if status in (204, 304):
             if body is not NO_BODY:

@@ -144,9 +144,7 @@ def _modeled_routes() -> list[tuple[str, re.Pattern[str], str]]:
     return routes
 
 
-def _constraint_errors(
-    value: Any, shape: Shape, path: str, out: list[str], patterns: bool = True
-) -> None:
+def _constraint_errors(value: Any, shape: Shape, path: str, out: list[str], patterns: bool = True) -> None:
     """What botocore's client-side validator leaves to the server: ``max``, ``enum``
     and ``pattern``. (Types, required members and ``min`` come from ParamValidator.)
 
@@ -224,9 +222,7 @@ def _parse_ts(text: str) -> datetime | None:
         tz = timezone(-offset if zone[0] == "-" else offset)
     micro = int((frac or "0").ljust(6, "0")[:6])
     try:
-        return datetime(
-            int(year), int(month), int(day), int(hour), int(minute), int(second), micro, tz
-        )
+        return datetime(int(year), int(month), int(day), int(hour), int(minute), int(second), micro, tz)
     except ValueError:
         return None
 
@@ -281,17 +277,13 @@ _PATHS: Final[dict[str, str]] = {
     "ResourceAwsEc2InstanceType": "Resources[].Details.AwsEc2Instance.Type",
     "ResourceAwsEc2InstanceImageId": "Resources[].Details.AwsEc2Instance.ImageId",
     "ResourceAwsEc2InstanceKeyName": "Resources[].Details.AwsEc2Instance.KeyName",
-    "ResourceAwsEc2InstanceIamInstanceProfileArn": (
-        "Resources[].Details.AwsEc2Instance.IamInstanceProfileArn"
-    ),
+    "ResourceAwsEc2InstanceIamInstanceProfileArn": ("Resources[].Details.AwsEc2Instance.IamInstanceProfileArn"),
     "ResourceAwsEc2InstanceVpcId": "Resources[].Details.AwsEc2Instance.VpcId",
     "ResourceAwsEc2InstanceSubnetId": "Resources[].Details.AwsEc2Instance.SubnetId",
     "ResourceAwsS3BucketOwnerId": "Resources[].Details.AwsS3Bucket.OwnerId",
     "ResourceAwsS3BucketOwnerName": "Resources[].Details.AwsS3Bucket.OwnerName",
     "ResourceAwsIamAccessKeyUserName": "Resources[].Details.AwsIamAccessKey.UserName",
-    "ResourceAwsIamAccessKeyPrincipalName": (
-        "Resources[].Details.AwsIamAccessKey.PrincipalName"
-    ),
+    "ResourceAwsIamAccessKeyPrincipalName": ("Resources[].Details.AwsIamAccessKey.PrincipalName"),
     "ResourceAwsIamAccessKeyStatus": "Resources[].Details.AwsIamAccessKey.Status",
     "ResourceAwsIamUserUserName": "Resources[].Details.AwsIamUser.UserName",
     "ResourceContainerName": "Resources[].Details.Container.Name",
@@ -301,9 +293,7 @@ _PATHS: Final[dict[str, str]] = {
     "ComplianceSecurityControlId": "Compliance.SecurityControlId",
     "ComplianceAssociatedStandardsId": "Compliance.AssociatedStandards[].StandardsId",
     "ComplianceSecurityControlParametersName": "Compliance.SecurityControlParameters[].Name",
-    "ComplianceSecurityControlParametersValue": (
-        "Compliance.SecurityControlParameters[].Value[]"
-    ),
+    "ComplianceSecurityControlParametersValue": ("Compliance.SecurityControlParameters[].Value[]"),
     "VerificationState": "VerificationState",
     "WorkflowState": "WorkflowState",
     "WorkflowStatus": "Workflow.Status",
@@ -313,9 +303,7 @@ _PATHS: Final[dict[str, str]] = {
     "NoteText": "Note.Text",
     "NoteUpdatedBy": "Note.UpdatedBy",
     "FindingProviderFieldsRelatedFindingsId": "FindingProviderFields.RelatedFindings[].Id",
-    "FindingProviderFieldsRelatedFindingsProductArn": (
-        "FindingProviderFields.RelatedFindings[].ProductArn"
-    ),
+    "FindingProviderFieldsRelatedFindingsProductArn": ("FindingProviderFields.RelatedFindings[].ProductArn"),
     "FindingProviderFieldsSeverityLabel": "FindingProviderFields.Severity.Label",
     "FindingProviderFieldsSeverityOriginal": "FindingProviderFields.Severity.Original",
     "FindingProviderFieldsTypes": "FindingProviderFields.Types[]",
@@ -426,9 +414,7 @@ def _string_predicate(key: str, path: str, filters: list[Json]) -> Predicate:
             )
         comparisons.append((str(comparison), str(value)))
     used = {c for c, _ in comparisons}
-    if ("CONTAINS" in used and used != {"CONTAINS"}) or (
-        "NOT_CONTAINS" in used and used != {"NOT_CONTAINS"}
-    ):
+    if ("CONTAINS" in used and used != {"CONTAINS"}) or ("NOT_CONTAINS" in used and used != {"NOT_CONTAINS"}):
         raise _ApiError(
             "InvalidInputException",
             f"{key}: CONTAINS and NOT_CONTAINS filters can only be combined with their own kind",
@@ -484,9 +470,7 @@ def _date_predicate(key: str, path: str, filters: list[Json], now: datetime) -> 
                 if name in f:
                     parsed = _parse_ts(f[name])
                     if parsed is None:
-                        raise _ApiError(
-                            "InvalidInputException", f"{key}.{name}: invalid timestamp {f[name]!r}"
-                        )
+                        raise _ApiError("InvalidInputException", f"{key}.{name}: invalid timestamp {f[name]!r}")
                     if name == "Start":
                         start = parsed
                     else:
@@ -544,9 +528,7 @@ def _map_predicate(key: str, path: str, filters: list[Json]) -> Predicate:
         by_key.setdefault(str(mkey), []).append((str(comparison), str(value)))
     for mkey, comps in by_key.items():
         if {c for c, _ in comps} == {"EQUALS", "NOT_EQUALS"}:
-            raise _ApiError(
-                "InvalidInputException", f"{key}.{mkey}: EQUALS and NOT_EQUALS cannot be mixed"
-            )
+            raise _ApiError("InvalidInputException", f"{key}.{mkey}: EQUALS and NOT_EQUALS cannot be mixed")
 
     def predicate(finding: Json) -> bool:
         maps = [m for m in _values(finding, path) if isinstance(m, dict)]
@@ -830,9 +812,7 @@ class FakeSecurityHub:
         if operation is None:
             for verb, regex, name in _modeled_routes():
                 if verb == route[0] and regex.fullmatch(route[1]):
-                    raise FakeNotImplementedError(
-                        f"FakeSecurityHub does not emulate {name} ({route[0]} {route[1]})"
-                    )
+                    raise FakeNotImplementedError(f"FakeSecurityHub does not emulate {name} ({route[0]} {route[1]})")
             return self._error_response(
                 None,
                 _ApiError("UnknownOperationException", f"No operation at {route[0]} {route[1]}"),
@@ -840,9 +820,7 @@ class FakeSecurityHub:
         try:
             params = json.loads(body or b"{}")
         except ValueError:
-            return self._error_response(
-                operation, _ApiError("SerializationException", "Request body is not JSON")
-            )
+            return self._error_response(operation, _ApiError("SerializationException", "Request body is not JSON"))
         if not isinstance(params, dict):
             return self._error_response(
                 operation, _ApiError("SerializationException", "Request body must be an object")
@@ -883,20 +861,14 @@ class FakeSecurityHub:
         parsed.pop("ResponseMetadata", None)
         problems = _validation_problems(parsed, output_shape)
         if problems:
-            raise ContractViolation(
-                f"{operation} response violates the model: " + "; ".join(problems)
-            )
+            raise ContractViolation(f"{operation} response violates the model: " + "; ".join(problems))
         return 200, headers, body
 
-    def _error_response(
-        self, operation: str | None, error: _ApiError
-    ) -> tuple[int, dict[str, str], bytes]:
+    def _error_response(self, operation: str | None, error: _ApiError) -> tuple[int, dict[str, str], bytes]:
         status = _error_status(error.code)
         # Security Hub error bodies carry Code and Message; __type is the generic
         # rest-json spelling. botocore reads the code from x-amzn-ErrorType first.
-        body = json.dumps(
-            {"__type": error.code, "Code": error.code, "Message": error.message}
-        ).encode()
+        body = json.dumps({"__type": error.code, "Code": error.code, "Message": error.message}).encode()
         headers = {
             "Content-Type": "application/json",
             "Content-Length": str(len(body)),
@@ -925,17 +897,16 @@ class FakeSecurityHub:
                 raise _ApiError("InvalidInputException", "SortCriteria: Field is required")
             descending.append(order == "desc")
         # The token pins the query it was issued for; paging with other filters is a bug.
-        query = hashlib.sha256(
-            json.dumps([params.get("Filters", {}), criteria], sort_keys=True).encode()
-        ).hexdigest()[:16]
+        query = hashlib.sha256(json.dumps([params.get("Filters", {}), criteria], sort_keys=True).encode()).hexdigest()[
+            :16
+        ]
         after = self._decode_token(params["NextToken"], query) if "NextToken" in params else None
 
         keyed = []
         for stored in self._findings.values():
             if all(p(stored.finding) for p in predicates):
                 key = [
-                    _sort_value(stored.finding, c["Field"], desc)
-                    for c, desc in zip(criteria, descending, strict=True)
+                    _sort_value(stored.finding, c["Field"], desc) for c, desc in zip(criteria, descending, strict=True)
                 ]
                 keyed.append(([*key, stored.seq], stored))
         order = functools.cmp_to_key(lambda a, b: _compare(a[0], b[0], descending))
@@ -976,9 +947,7 @@ class FakeSecurityHub:
         reported per finding in UnprocessedFindings with the documented codes."""
         identifiers = params["FindingIdentifiers"]
         if not 1 <= len(identifiers) <= 100:
-            raise _ApiError(
-                "InvalidInputException", "FindingIdentifiers must hold between 1 and 100 items"
-            )
+            raise _ApiError("InvalidInputException", "FindingIdentifiers must hold between 1 and 100 items")
         keys = [(i["ProductArn"], i["Id"]) for i in identifiers]
         processed: list[Json] = []
         unprocessed: list[Json] = []
@@ -1057,9 +1026,7 @@ class FakeSecurityHub:
         for finding in params["Findings"]:
             problems = self._asff_problems(finding)
             if problems:
-                failed.append(
-                    {"Id": finding["Id"], "ErrorCode": "InvalidInput", "ErrorMessage": problems[0]}
-                )
+                failed.append({"Id": finding["Id"], "ErrorCode": "InvalidInput", "ErrorMessage": problems[0]})
             else:
                 self._import_one(copy.deepcopy(finding))
         return {
@@ -1085,9 +1052,7 @@ class FakeSecurityHub:
             fields = finding.get(name) or {}
             # Security Hub adds its own aws/securityhub/* ProductFields on top of the
             # provider's 50 (a real GuardDuty finding in the samples has 50 + 3).
-            own = sum(
-                1 for k in fields if name == "ProductFields" and k.startswith("aws/securityhub/")
-            )
+            own = sum(1 for k in fields if name == "ProductFields" and k.startswith("aws/securityhub/"))
             if len(fields) - own > 50:
                 problems.append(f"{name}: at most 50 key-value pairs")
             if any(len(k) > 128 or len(v) > value_max for k, v in fields.items()):
@@ -1133,9 +1098,7 @@ class FakeSecurityHub:
             fpf = {n: copy.deepcopy(finding[n]) for n in _SHARED if n in finding}
             if "Severity" in fpf:
                 # FindingProviderFields.Severity holds only Label and Original.
-                fpf["Severity"] = {
-                    k: v for k, v in fpf["Severity"].items() if k in ("Label", "Original")
-                }
+                fpf["Severity"] = {k: v for k, v in fpf["Severity"].items() if k in ("Label", "Original")}
             if fpf:
                 finding["FindingProviderFields"] = fpf
         if existing is None:
@@ -1143,9 +1106,7 @@ class FakeSecurityHub:
                 if name not in finding and name in fpf:
                     finding[name] = copy.deepcopy(fpf[name])
             if "Workflow" not in finding:
-                control_passed = _is_control_finding(finding) and (
-                    finding["Compliance"]["Status"] == "PASSED"
-                )
+                control_passed = _is_control_finding(finding) and (finding["Compliance"]["Status"] == "PASSED")
                 finding["Workflow"] = {"Status": "RESOLVED" if control_passed else "NEW"}
             finding.setdefault("WorkflowState", "NEW")
             finding.setdefault("RecordState", "ACTIVE")
@@ -1206,9 +1167,7 @@ class FakeSecurityHub:
         if company:
             finding.setdefault("CompanyName", company)
             product_fields.setdefault("aws/securityhub/CompanyName", company)
-        product_fields.setdefault(
-            "aws/securityhub/FindingId", f"{finding['ProductArn']}/{finding['Id']}"
-        )
+        product_fields.setdefault("aws/securityhub/FindingId", f"{finding['ProductArn']}/{finding['Id']}")
         # The Region of the product ARN, searched for because real ARNs are not always
         # well formed (GuardDuty's documented sample reads arn:aws::securityhub:us-east-1:).
         arn_regions = [p for p in finding["ProductArn"].split(":") if _REGION_RE.fullmatch(p)]
@@ -1270,9 +1229,7 @@ class FakeSecurityHub:
                     status, headers, payload = fake.handle(self.command, self.path, data)
                 except Exception as exc:  # reported, never swallowed: see server_errors
                     fake.server_errors.append(exc)
-                    code = "NotImplementedByFake" if isinstance(exc, NotImplementedError) else (
-                        "FakeSecurityHubError"
-                    )
+                    code = "NotImplementedByFake" if isinstance(exc, NotImplementedError) else ("FakeSecurityHubError")
                     # 501 is not retried by botocore, so the failure surfaces at once.
                     payload = json.dumps({"__type": code, "Message": str(exc)}).encode()
                     status = 501
