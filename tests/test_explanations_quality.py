@@ -578,9 +578,18 @@ def _flags_of(cli_service: str, op: str, service: str, op_name: str) -> tuple[se
             allowed.add(_rename(cli_service, op, name))
             if member_shape.type_name == "boolean":
                 allowed.add(_rename(cli_service, op, f"no-{name}"))
-            if member in shape.required_members:
+            elif _is_boolean_value(member_shape):
+                allowed.add(f"no-{name}")
+            # The CLI fills idempotency tokens itself, so they are never required on the command line.
+            if member in shape.required_members and not shape.members[member].metadata.get("idempotencyToken"):
                 required.add(_rename(cli_service, op, name))
     return allowed | CLI_EXTRA_FLAGS.get((cli_service, op), set()), required
+
+
+def _is_boolean_value(shape: Any) -> bool:
+    """EC2's AttributeBooleanValue: the CLI turns it into --flag / --no-flag."""
+    members = getattr(shape, "members", None) or {}
+    return list(members) == ["Value"] and members["Value"].type_name == "boolean"
 
 
 def bash_commands(block: str) -> list[str]:
