@@ -24,7 +24,7 @@ lint: $(STAMP)
 	$(BIN)/mypy
 
 check-actions: $(STAMP)
-	$(BIN)/zizmor --offline --min-severity low .github/workflows examples/workflows action.yml
+	$(BIN)/zizmor --offline --min-severity low .github/workflows examples/workflows/*.yml action.yml
 	$(BIN)/check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml examples/workflows/*.yml
 	$(BIN)/check-jsonschema --builtin-schema vendor.github-actions action.yml
 

@@ -42,6 +42,11 @@ def emit(report: RunReport) -> None:
     if summary:
         with open(summary, "a", encoding="utf-8") as fh:
             fh.write(report.markdown() + "\n")
+    write_outputs(report)
+
+
+def write_outputs(report: RunReport) -> None:
+    """The action's outputs (opened, updated, ...), when running inside Actions."""
     out = os.environ.get("GITHUB_OUTPUT")
     if out:
         with open(out, "a", encoding="utf-8") as fh:

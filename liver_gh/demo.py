@@ -18,6 +18,7 @@ import boto3
 import responses
 from github import Auth, Github
 
+from liver_gh.actions_output import write_outputs
 from liver_gh.config import load_config
 from liver_gh.explanations import Library
 from liver_gh.fakes.github import FakeGitHub
@@ -150,6 +151,7 @@ def run_demo(echo: Callable[[str], None]) -> int:
             mutations = [c for c in gh_calls if c[0] not in ("GET", "HEAD")]
             echo(f"===== sync #{run} =====")
             if run == 1:
+                write_outputs(report)
                 for repo, title, body in report.rendered:
                     echo(f"\n----- new issue in {repo}: {title}\n{body}")
                 echo("\n----- Security Hub updates")

@@ -591,7 +591,7 @@ def _reconcile(subject: Subject, issue: TrackedIssue, world: World, config: Conf
 
     # Group issues keep a checklist of their resources in sync, whatever else happens.
     body_edit: list[IssueAction] = []
-    if subject.group_label is not None or key.startswith("c-"):
+    if key.startswith(("g-", "c-")):
         section = members_section(members, world.now)
         new_body = replace_members(issue.body, section)
         if new_body != issue.body:

@@ -524,6 +524,17 @@ CLI_EXTRA_FLAGS: dict[tuple[str, str], set[str]] = {
     ("ec2", "revoke-security-group-ingress"): _SG_SIMPLE,
     ("ec2", "revoke-security-group-egress"): _SG_SIMPLE,
     ("iam", "create-virtual-mfa-device"): {"outfile", "bootstrap-method"},
+    ("ec2", "run-instances"): {
+        "count",
+        "associate-public-ip-address",
+        "no-associate-public-ip-address",
+        "secondary-private-ip-addresses",
+        "secondary-private-ip-address-count",
+    },
+}
+# Model parameters the CLI replaces with its own (e.g. run-instances --count).
+CLI_REMOVED_FLAGS: dict[tuple[str, str], set[str]] = {
+    ("ec2", "run-instances"): {"max-count", "min-count"},
 }
 # awscli/customizations/argrename.py: <cli service>.<operation glob>.<model name> -> CLI name.
 ARG_RENAMES = {
@@ -583,7 +594,8 @@ def _flags_of(cli_service: str, op: str, service: str, op_name: str) -> tuple[se
             # The CLI fills idempotency tokens itself, so they are never required on the command line.
             if member in shape.required_members and not shape.members[member].metadata.get("idempotencyToken"):
                 required.add(_rename(cli_service, op, name))
-    return allowed | CLI_EXTRA_FLAGS.get((cli_service, op), set()), required
+    removed = CLI_REMOVED_FLAGS.get((cli_service, op), set())
+    return (allowed - removed) | CLI_EXTRA_FLAGS.get((cli_service, op), set()), required - removed
 
 
 def _is_boolean_value(shape: Any) -> bool:
@@ -874,12 +886,39 @@ def _evil_finding(expl: Explanation) -> dict[str, Any]:
     raw["Resources"][0]["Id"] = f"arn:aws:s3:::{EVIL}"
     raw["Resources"][0]["Tags"] = dict(EVIL_TAGS)
     raw["ProductFields"] = {k: f"{v} {EVIL}" for k, v in (raw.get("ProductFields") or {}).items()}
+    # A product can claim to be a standard and set its own control id (see asff.control_id).
+    raw["ProductFields"]["StandardsArn"] = f"arn:aws:securityhub:::standards/x {EVIL}"
+    raw["ProductFields"]["ControlId"] = f"X.1 {EVIL}"
+    raw.pop("Compliance", None)
+    raw["GeneratorId"] = f"generator {EVIL}"
     for vuln in raw.get("Vulnerabilities") or []:
         vuln["Id"] = f"CVE {EVIL}"
         for pkg in vuln.get("VulnerablePackages") or []:
             for key in ("Name", "Version", "FixedInVersion", "Remediation"):
                 pkg[key] = f"{key} {EVIL}"
     return raw
+
+
+# Values that pass as code-safe identifiers (IAM names may contain '@') but would mention
+# a user or team, or start Markdown emphasis, if a template put them in prose without backticks.
+CODE_SAFE_HOSTILE_ID = f"arn:aws:iam::{ACCOUNT}:user/@security-team"
+
+
+@pytest.mark.parametrize("expl", VALID, ids=lambda e: _rel(e.path))
+def test_code_safe_values_are_not_live_mentions_in_prose(expl: Explanation) -> None:
+    if expl.kind == "control":
+        rtype = expl.resource_types[0] if expl.resource_types else "AwsAccount"
+        raw = control_finding(
+            expl.key, account=ACCOUNT, region=REGION, resource_type=rtype, resource_id=CODE_SAFE_HOSTILE_ID
+        )
+    else:
+        raw = copy.deepcopy(_product_cases(expl)[0][1])
+        raw["Resources"][0]["Id"] = CODE_SAFE_HOSTILE_ID
+    out = LIBRARY.render(expl, explanation_context(parse_finding(raw)))
+    mentions = re.findall(r"(?<![\w`\\])@[A-Za-z0-9][A-Za-z0-9-]*", prose(out))
+    assert not mentions, (
+        f"{mentions} would notify someone: put resource values in prose inside backticks, e.g. `{{{{ resource.name }}}}`"
+    )
 
 
 @pytest.mark.parametrize("expl", VALID, ids=lambda e: _rel(e.path))

@@ -223,6 +223,9 @@ class _Repo:
     issues: dict[int, _Issue] = field(default_factory=dict)
     comments: dict[int, _Comment] = field(default_factory=dict)
     events: list[_Event] = field(default_factory=list)
+    # Per-issue indexes, so listing one issue's events/comments is not O(repo).
+    events_by_issue: dict[int, list[_Event]] = field(default_factory=dict)
+    comments_by_issue: dict[int, dict[int, _Comment]] = field(default_factory=dict)
     contents: dict[str, str] = field(default_factory=dict)
     next_number: int = 1
     default_branch: str = "main"
@@ -514,14 +517,13 @@ class FakeGitHub:
             repo = self._repo(full_name)
             return [
                 self._comment_json(repo, c)
-                for c in sorted(repo.comments.values(), key=lambda c: c.id)
-                if c.issue_number == number
+                for c in repo.comments_by_issue.get(number, {}).values()
             ]
 
     def events(self, full_name: str, number: int) -> list[dict[str, Any]]:
         with self._lock:
             repo = self._repo(full_name)
-            return [self._event_json(repo, e) for e in repo.events if e.issue_number == number]
+            return [self._event_json(repo, e) for e in repo.events_by_issue.get(number, [])]
 
     def labels(self, full_name: str) -> list[dict[str, Any]]:
         with self._lock:
@@ -1241,7 +1243,9 @@ class FakeGitHub:
         return any(team.org is org and login.lower() in team.members for team in self._teams.values())
 
     def _record(self, repo: _Repo, issue: _Issue, event: str, actor: _User, **extra: Any) -> None:
-        repo.events.append(_Event(self._new_id(), issue.number, event, actor.login, self._clock(), extra))
+        entry = _Event(self._new_id(), issue.number, event, actor.login, self._clock(), extra)
+        repo.events.append(entry)
+        repo.events_by_issue.setdefault(issue.number, []).append(entry)
 
     def _check_body(self, text: str | None, resource: str, doc: str) -> None:
         if text is not None and len(text) > MAX_BODY_CHARS:
@@ -1449,6 +1453,7 @@ class FakeGitHub:
         now = self._clock()
         comment = _Comment(self._new_id(), issue.number, body, actor.login, now, now)
         repo.comments[comment.id] = comment
+        repo.comments_by_issue.setdefault(issue.number, {})[comment.id] = comment
         issue.comments += 1
         issue.updated_at = now
         return comment
@@ -1735,8 +1740,8 @@ class FakeGitHub:
         since = _parse_time(ctx.q("since")) if ctx.q("since") else None
         selected = [
             c
-            for c in sorted(repo.comments.values(), key=lambda c: c.id)
-            if c.issue_number == issue.number and (since is None or c.updated_at >= since)
+            for c in repo.comments_by_issue.get(issue.number, {}).values()
+            if since is None or c.updated_at >= since
         ]
         return self._page(ctx, selected, lambda c: self._comment_json(repo, c), self._repo_link(repo, ctx))
 
@@ -1777,6 +1782,7 @@ class FakeGitHub:
     def _h_delete_comment(self, ctx: _Ctx) -> _Result:
         repo, comment = self._ctx_comment(ctx)
         del repo.comments[comment.id]
+        del repo.comments_by_issue[comment.issue_number][comment.id]
         repo.issues[comment.issue_number].comments -= 1
         return _Result(204)
 
@@ -1833,7 +1839,7 @@ class FakeGitHub:
     @_route("GET", _R + "/issues/" + _N + "/events")
     def _h_issue_events(self, ctx: _Ctx) -> _Result:
         repo, issue = self._ctx_issue(ctx)
-        selected = [e for e in repo.events if e.issue_number == issue.number]
+        selected = repo.events_by_issue.get(issue.number, [])
         return self._page(ctx, selected, lambda e: self._event_json(repo, e), self._repo_link(repo, ctx))
 
     @_route("GET", _R + "/issues/events")
@@ -2120,9 +2126,8 @@ class _SearchQuery:
         if "body" in self.fields:
             text += _words(issue.body or "")
         if "comments" in self.fields:
-            for comment in repo.comments.values():
-                if comment.issue_number == issue.number:
-                    text += _words(comment.body)
+            for comment in repo.comments_by_issue.get(issue.number, {}).values():
+                text += _words(comment.body)
         return all(_contains_run(text, words) != negated for negated, words in self.terms)
 
 
