@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from pathlib import Path
 from typing import Any, Literal
@@ -491,3 +491,32 @@ def load_config(path: Path | None = None) -> Config:
     except OSError as e:
         raise ConfigError([f"{path}: cannot be read ({e.strerror}); check the path and permissions."]) from None
     return parse_config(load_yaml(text, str(path)), str(path), path.parent)
+
+
+OVERRIDE_PATH = ".github/liver.yml"
+
+
+def apply_repo_override(service: Service, text: str, allowed: tuple[str, ...]) -> tuple[Service, list[str]]:
+    """Apply a service repository's own ``.github/liver.yml``, validated like the main file.
+
+    Only the keys the central config lists in ``repo_overrides`` may be set. Any problem
+    means the central values are used and the problems are returned for the summary.
+    """
+    source = f"{service.repo}:{OVERRIDE_PATH}"
+    try:
+        data = load_yaml(text, source)
+    except ConfigError as e:
+        return service, e.problems
+    c = _Checker(source)
+    node = c.mapping(data, "", {"version", *OVERRIDABLE})
+    for key in node:
+        if key in OVERRIDABLE and key not in allowed:
+            c.bad(key, "may not be overridden by a repository; the central config's repo_overrides does not list it.")
+    changes: dict[str, Any] = {}
+    if "min_severity" in node and "min_severity" in allowed:
+        changes["min_severity"] = _min_severity(c, node["min_severity"], "min_severity", set(service.accounts.values()))
+    if "oncall" in node and "oncall" in allowed:
+        changes["oncall"] = parse_oncall(node["oncall"], f"{source}: oncall", c.problems)
+    if c.problems:
+        return service, [*c.problems, f"{source}: the central values are used until this is fixed."]
+    return replace(service, **changes), []

@@ -10,7 +10,7 @@ from datetime import datetime
 
 from liver_gh import identity
 from liver_gh.apply import apply_plan
-from liver_gh.config import Config, Service
+from liver_gh.config import OVERRIDE_PATH, Config, Service, apply_repo_override
 from liver_gh.errors import ConfigError, LiverError
 from liver_gh.explanations import Library
 from liver_gh.github import GitHubTracker
@@ -76,6 +76,28 @@ def _approvers(config: Config, tracker: GitHubTracker, issues: list[TrackedIssue
         if any(tracker.in_team(team, last.actor) for team in config.approval.teams):
             allowed.add(last.actor.lower())
     return frozenset(allowed)
+
+
+def _with_overrides(
+    config: Config, services: tuple[Service, ...], tracker: GitHubTracker, report: RunReport
+) -> tuple[Service, ...]:
+    """Each repository's own .github/liver.yml, where the central config allows it."""
+    if not config.repo_overrides:
+        return services
+    out = []
+    for service in services:
+        try:
+            text = tracker.read_file(service.repo, OVERRIDE_PATH)
+        except LiverError as e:
+            report.warnings.append(f"{service.repo}: {OVERRIDE_PATH} could not be read ({e}); central values used.")
+            text = None
+        if text is None:
+            out.append(service)
+            continue
+        updated, problems = apply_repo_override(service, text, config.repo_overrides)
+        report.warnings.extend(problems)
+        out.append(updated)
+    return tuple(out)
 
 
 def run_sync(
@@ -149,6 +171,7 @@ def run_sync(
                     report.failures.append(f"{issue.ref}: {e}")
     report.failures.extend(f"malformed finding skipped: {b}" for b in hub.bad_findings)
 
+    services = _with_overrides(config, services, tracker, report)
     world = World(
         findings=findings,
         issues=issues,

@@ -191,7 +191,9 @@ class Lifecycle(RuleBasedStateMachine):
         self.env.gh.comment(REPO, n, "This bucket only serves the public price list.", actor=actor)
         self.sync()
 
-    @rule(i=st.integers(0, 2), j=st.integers(0, 2), how=st.sampled_from(["append text", "replace marker", "add marker"]))
+    @rule(
+        i=st.integers(0, 2), j=st.integers(0, 2), how=st.sampled_from(["append text", "replace marker", "add marker"])
+    )
     def edit_body(self, i: int, j: int, how: str) -> None:
         fid, n = self.pick(i)
         other, other_n = self.pick(j)
@@ -260,9 +262,7 @@ class Lifecycle(RuleBasedStateMachine):
 
             # 1. At most one issue per finding.
             carrying = [
-                i["number"]
-                for i in issues
-                if i["number"] not in self.tampered and key in identity.keys_in(i["body"])
+                i["number"] for i in issues if i["number"] not in self.tampered and key in identity.keys_in(i["body"])
             ]
             assert len(carrying) <= 1, f"{fid}: several issues carry its identity: {carrying}"
 
@@ -290,7 +290,10 @@ class Lifecycle(RuleBasedStateMachine):
             updated = _parse(f["UpdatedAt"])
             seen = max(t for t in (_parse(linked["closed_at"]), _parse(note.get("UpdatedAt"))) if t)
             awaiting_fix_check = (
-                linked["state_reason"] == "completed" and workflow == "RESOLVED" and updated is not None and updated <= seen
+                linked["state_reason"] == "completed"
+                and workflow == "RESOLVED"
+                and updated is not None
+                and updated <= seen
             )
             assert awaiting_fix_check, (
                 f"{fid} is ACTIVE, FAILED and {workflow} but its issue #{linked['number']} is closed "

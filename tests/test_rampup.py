@@ -106,7 +106,9 @@ def test_autoscaling_instances_share_one_issue_and_new_members_join_it(env: Env)
 
 
 def test_group_by_control_gives_one_issue_per_control(env: Env) -> None:
-    env.write_config(env.config.read_text().replace("    repo: acme/payments\n", "    repo: acme/payments\n    group_by: control\n"))
+    env.write_config(
+        env.config.read_text().replace("    repo: acme/payments\n", "    repo: acme/payments\n    group_by: control\n")
+    )
     env.hub.import_findings([bucket(env, "a"), bucket(env, "b"), bucket(env, "c")])
     env.sync()
     (issue,) = env.issues()
@@ -147,8 +149,13 @@ def test_max_new_issues_opens_most_severe_then_oldest(env: Env) -> None:
     env.write_config(env.config.read_text().replace("github:\n", "max_new_issues: 2\ngithub:\n", 1))
     env.hub.import_findings(
         [
-            control_finding("EC2.13", resource_type="AwsEc2SecurityGroup", resource_id="arn:aws:ec2:us-east-1:111111111111:security-group/sg-1",
-                            updated_at=ts(env.now), first_seen="2026-01-01T00:00:00.000Z"),
+            control_finding(
+                "EC2.13",
+                resource_type="AwsEc2SecurityGroup",
+                resource_id="arn:aws:ec2:us-east-1:111111111111:security-group/sg-1",
+                updated_at=ts(env.now),
+                first_seen="2026-01-01T00:00:00.000Z",
+            ),
             bucket(env, "new", first_seen="2026-11-20T00:00:00.000Z"),
             bucket(env, "old", first_seen="2026-10-01T00:00:00.000Z"),
         ]
@@ -160,3 +167,42 @@ def test_max_new_issues_opens_most_severe_then_oldest(env: Env) -> None:
     assert "left NEW because max_new_issues (2)" in result.output
     env.sync()
     assert len(env.issues()) == 3
+
+
+def test_repository_override_of_min_severity(env: Env) -> None:
+    env.write_config(
+        env.config.read_text().replace("github:\n", "repo_overrides: [min_severity, oncall]\ngithub:\n", 1)
+    )
+    env.gh.put_content(
+        "acme/payments", ".github/liver.yml", "version: 1\nmin_severity: CRITICAL\noncall:\n  static: alice\n"
+    )
+    env.hub.import_findings(
+        [
+            control_finding(
+                "EC2.13",
+                resource_type="AwsEc2SecurityGroup",
+                resource_id="arn:aws:ec2:us-east-1:111111111111:security-group/sg-1",
+                updated_at=ts(env.now),
+            ),
+            bucket(env, "crit"),
+        ]
+    )
+    result = env.sync()
+    assert result.exit_code == 0, result.output
+    (issue,) = env.issues()  # the HIGH one is now below the repository's minimum
+    assert [a["login"] for a in issue["assignees"]] == ["alice"]
+    assert "below minimum severity: 1" in result.output
+
+
+def test_invalid_repository_override_warns_and_uses_central_values(env: Env) -> None:
+    env.write_config(env.config.read_text().replace("github:\n", "repo_overrides: [min_severity]\ngithub:\n", 1))
+    env.gh.put_content("acme/payments", ".github/liver.yml", "min_severity: SEVERE\noncall: {static: mallory}\n")
+    env.hub.import_findings([bucket(env, "crit")])
+    result = env.sync()
+    assert result.exit_code == 0
+    assert "acme/payments:.github/liver.yml: min_severity: unknown severity 'SEVERE'" in result.output
+    assert "oncall: may not be overridden" in result.output
+    assert "central values are used" in result.output
+    (issue,) = env.issues()
+    assert [a["login"] for a in issue["assignees"]] == ["bob"]
+    assert env.gh.comments("acme/payments", issue["number"]) == []

@@ -515,10 +515,7 @@ class FakeGitHub:
     def comments(self, full_name: str, number: int) -> list[dict[str, Any]]:
         with self._lock:
             repo = self._repo(full_name)
-            return [
-                self._comment_json(repo, c)
-                for c in repo.comments_by_issue.get(number, {}).values()
-            ]
+            return [self._comment_json(repo, c) for c in repo.comments_by_issue.get(number, {}).values()]
 
     def events(self, full_name: str, number: int) -> list[dict[str, Any]]:
         with self._lock:
@@ -1739,9 +1736,7 @@ class FakeGitHub:
         repo, issue = self._ctx_issue(ctx)
         since = _parse_time(ctx.q("since")) if ctx.q("since") else None
         selected = [
-            c
-            for c in repo.comments_by_issue.get(issue.number, {}).values()
-            if since is None or c.updated_at >= since
+            c for c in repo.comments_by_issue.get(issue.number, {}).values() if since is None or c.updated_at >= since
         ]
         return self._page(ctx, selected, lambda c: self._comment_json(repo, c), self._repo_link(repo, ctx))
 

@@ -388,8 +388,9 @@ class _Compiler:
             elif isinstance(extra, Mapping):
                 sub = self.compile(extra)
                 out.append(
-                    lambda x, k=known, c=sub: not isinstance(x, dict)
-                    or all(c(v) for key, v in x.items() if key not in k)
+                    lambda x, k=known, c=sub: (
+                        not isinstance(x, dict) or all(c(v) for key, v in x.items() if key not in k)
+                    )
                 )
             else:
                 out.append(self._fallback(schema))
@@ -414,9 +415,7 @@ class _Compiler:
                 if schema.get("exclusiveMinimum") or schema.get("exclusiveMaximum"):
                     out.append(self._fallback(schema))
                     continue
-                out.append(
-                    lambda x, n=schema[key], f=ok: not _TYPES["number"](x) or f(x, n)
-                )
+                out.append(lambda x, n=schema[key], f=ok: not _TYPES["number"](x) or f(x, n))
         return out
 
     def _combinators(self, schema: Mapping[str, Any]) -> list[Check]:
@@ -453,9 +452,7 @@ class _Compiler:
 
     def _fallback(self, schema: Any) -> Check:
         validator = _Validator(
-            {**schema, "components": self._spec._components}
-            if isinstance(schema, Mapping)
-            else schema,
+            {**schema, "components": self._spec._components} if isinstance(schema, Mapping) else schema,
             format_checker=_FORMAT_CHECKER,
         )
         return lambda x: bool(validator.is_valid(x))
