@@ -52,6 +52,8 @@ ACCOUNT = "111111111111"
 REGION = "us-east-1"
 MAX_RENDERED_CHARS = 20_000
 SCHEDULES = {"change-triggered", "periodic", "change-triggered and periodic"}
+# Every fenced block is checked by language; an unlabelled or other block would escape the checks.
+CODE_LANGUAGES = {"bash", "hcl", "yaml", "json", "text"}
 PRODUCT_TEMPLATES = {
     "product:guardduty": "GuardDuty",
     "product:inspector": "Inspector",
@@ -393,14 +395,16 @@ def _product_cases(expl: Explanation) -> list[tuple[str, dict[str, Any]]]:
 
 
 def _control_cases(expl: Explanation) -> list[tuple[str, dict[str, Any]]]:
-    rtype = expl.resource_types[0] if expl.resource_types else "AwsAccount"
+    # The first resource type is the main case; every other listed type must render too.
+    types = list(expl.resource_types) or ["AwsAccount"]
     cases = [
         (
-            "factory",
+            "factory" if i == 0 else f"factory-{rtype}",
             control_finding(
                 expl.key, account=ACCOUNT, region=REGION, resource_type=rtype, resource_id=resource_id_for(rtype)
             ),
         )
+        for i, rtype in enumerate(types)
     ]
     # Real samples of the same control (e.g. IAM.6, EKS.1) must render too.
     for name, raw in real_samples().items():
@@ -794,7 +798,16 @@ def test_renders_completely(case_id: str) -> None:
     fences = re.findall(r"^[ \t]*```", out, re.MULTILINE)
     if len(fences) % 2:
         problems.append("unbalanced ``` code fences")
-    if "None" not in json.dumps(raw) and re.search(r"\bNone\b", out):
+    for m in _FENCE.finditer(out):
+        if m.group(2) not in CODE_LANGUAGES:
+            problems.append(f"code block labelled {m.group(2)!r}: use one of {sorted(CODE_LANGUAGES)} so it is checked")
+    for block in code_blocks(out, "json"):
+        try:
+            json.loads(block)
+        except ValueError as e:
+            problems.append(f"```json block is not valid JSON ({e})")
+    nones = len(re.findall(r"\bNone\b", out))
+    if nones > len(re.findall(r"\bNone\b", expl.body)) + len(re.findall(r"\bNone\b", json.dumps(raw))):
         problems.append("'None' printed: a missing value was rendered")
     if "<!--" in out or re.search(r"<[a-zA-Z/][^>]*>", prose(out)):
         problems.append("no HTML in explanations")

@@ -1508,6 +1508,8 @@ class FakeGitHub:
             200,
             {
                 **self._user_json(user),
+                # The authenticated user's own view (selects private-user).
+                "user_view_type": "private",
                 "name": user.name or user.login,
                 "company": "",
                 "blog": "",

@@ -25,13 +25,14 @@ from __future__ import annotations
 import copy
 import json
 import re
+import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Final
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote
 
 from jsonschema import FormatChecker
 from jsonschema.exceptions import best_match
@@ -56,6 +57,10 @@ OVERLAYS: Final = (
     "query: per_page maximum 100",
     "issues/add-labels, issues/set-labels: bare JSON array body accepted",
     "nullable: true admits null even when an enum omits it (what GitHub sends)",
+    "issue-search-result-item.body is nullable, as issue.body is (issues without a body)",
+    "a discriminator whose mapping names an array schema is ignored (plain oneOf): "
+    "an array has no property to discriminate on, so GET contents of a directory "
+    "could never validate",
 )
 
 # Bounded so a long benchmark cannot grow memory without limit.
@@ -97,11 +102,12 @@ def _is_datetime(value: object) -> bool:
     return True
 
 
+_URI: Final = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*:[^\s]+")
+
+
 def _is_uri(value: object) -> bool:
-    if not isinstance(value, str):
-        return True
-    parts = urlsplit(value)
-    return bool(parts.scheme) and bool(parts.netloc or parts.path)
+    # An absolute URI: scheme, colon, something (RFC 3986 section 4.3, loosely).
+    return not isinstance(value, str) or _URI.fullmatch(value) is not None
 
 
 def _format_checker() -> FormatChecker:
@@ -269,6 +275,132 @@ _TYPES: Final[Mapping[str, Check]] = {
 }
 
 
+def _nullable(inner: Check) -> Check:
+    def check(x: Any) -> bool:
+        return x is None or inner(x)
+
+    return check
+
+
+def _every(checks: tuple[Check, ...]) -> Check:
+    def check(x: Any) -> bool:
+        return all(c(x) for c in checks)
+
+    return check
+
+
+def _exactly_one(checks: tuple[Check, ...]) -> Check:
+    def check(x: Any) -> bool:
+        return sum(1 for c in checks if c(x)) == 1
+
+    return check
+
+
+def _some(checks: tuple[Check, ...]) -> Check:
+    def check(x: Any) -> bool:
+        return any(c(x) for c in checks)
+
+    return check
+
+
+def _enum(values: Sequence[Any], nullable: bool) -> Check:
+    # jsonschema's equality keeps True apart from 1.
+    allowed = [(type(v) is bool, v) for v in values]
+
+    def check(x: Any) -> bool:
+        if x is None and nullable:
+            return True
+        return any((type(x) is bool) == is_bool and x == v for is_bool, v in allowed)
+
+    return check
+
+
+def _format(fmt: str) -> Check:
+    direct = {"uri": _is_uri, "date-time": _is_datetime}.get(fmt)
+
+    def check(x: Any) -> bool:
+        if x is None:
+            return True
+        return direct(x) if direct is not None else bool(_FORMAT_CHECKER.conforms(x, fmt))
+
+    return check
+
+
+def _properties(compiled: tuple[tuple[str, Check], ...]) -> Check:
+    def check(x: Any) -> bool:
+        return not isinstance(x, dict) or all(c(x[n]) for n, c in compiled if n in x)
+
+    return check
+
+
+def _required(names: tuple[str, ...]) -> Check:
+    def check(x: Any) -> bool:
+        return not isinstance(x, dict) or all(n in x for n in names)
+
+    return check
+
+
+def _closed(known: frozenset[str]) -> Check:
+    def check(x: Any) -> bool:
+        return not isinstance(x, dict) or all(key in known for key in x)
+
+    return check
+
+
+def _extra(known: frozenset[str], sub: Check) -> Check:
+    def check(x: Any) -> bool:
+        return not isinstance(x, dict) or all(sub(v) for key, v in x.items() if key not in known)
+
+    return check
+
+
+def _items(sub: Check) -> Check:
+    def check(x: Any) -> bool:
+        return not isinstance(x, list) or all(sub(v) for v in x)
+
+    return check
+
+
+def _bound(keyword: str, limit: Any) -> Check:
+    def check(x: Any) -> bool:
+        if keyword in ("minItems", "maxItems"):
+            if not isinstance(x, list):
+                return True
+            return bool(len(x) >= limit if keyword == "minItems" else len(x) <= limit)
+        if keyword in ("minLength", "maxLength"):
+            if not isinstance(x, str):
+                return True
+            return bool(len(x) >= limit if keyword == "minLength" else len(x) <= limit)
+        if not _TYPES["number"](x):
+            return True
+        return bool(x >= limit) if keyword == "minimum" else bool(x <= limit)
+
+    return check
+
+
+_KNOWN: Final = frozenset(
+    {
+        "$ref",
+        "type",
+        "enum",
+        "format",
+        "properties",
+        "required",
+        "additionalProperties",
+        "items",
+        "minItems",
+        "maxItems",
+        "minLength",
+        "maxLength",
+        "minimum",
+        "maximum",
+        "oneOf",
+        "anyOf",
+        "allOf",
+    }
+)
+
+
 class _Compiler:
     """Turn an OAS 3.0 schema into a plain-Python predicate.
 
@@ -276,164 +408,106 @@ class _Compiler:
     validating every response; a closure tree is an order of magnitude
     faster. It mirrors ``OAS30Validator`` keyword by keyword (nullable, the
     readOnly/writeOnly escape in ``required``, discriminators) and hands any
-    node using a keyword it does not know to jsonschema, so it is never less
-    strict. On a failure the caller re-checks with jsonschema for the message.
+    node using a keyword it does not know to jsonschema. Callers re-check a
+    failure with jsonschema, which stays the reference and writes the message.
     """
 
     def __init__(self, spec: OpenAPISpec) -> None:
         self._spec = spec
         self._refs: dict[str, Check] = {}
+        self._pending: dict[str, Check] = {}
 
     def ref(self, ref: str) -> Check:
         check = self._refs.get(ref)
         if check is None:
+            with self._spec._lock:
+                return self._ref_locked(ref)
+        return check
+
+    def _ref_locked(self, ref: str) -> Check:
+        check = self._refs.get(ref) or self._pending.get(ref)
+        if check is None:
             slot: list[Check] = []
-            # Placeholder first, so recursive schemas terminate.
-            self._refs[ref] = lambda x: slot[0](x)
+
+            def pending(x: Any) -> bool:
+                return slot[0](x)
+
+            # A placeholder lets recursive schemas terminate; it stays private
+            # to the compiling thread until the real check is published.
+            self._pending[ref] = pending
             slot.append(self.compile(self._spec._resolve({"$ref": ref})))
             check = self._refs[ref] = slot[0]
+            del self._pending[ref]
         return check
 
     def compile(self, schema: Any) -> Check:
         if not isinstance(schema, Mapping):
             return self._fallback(schema)
-        unknown = [
-            k
-            for k in schema
-            if k not in _ANNOTATIONS
-            and not k.startswith("x-")
-            and k
-            not in (
-                "$ref",
-                "type",
-                "enum",
-                "format",
-                "properties",
-                "required",
-                "additionalProperties",
-                "items",
-                "minItems",
-                "maxItems",
-                "minLength",
-                "maxLength",
-                "minimum",
-                "maximum",
-                "oneOf",
-                "anyOf",
-                "allOf",
-            )
-        ]
-        if unknown or isinstance(schema.get("type"), list) or isinstance(schema.get("items"), list):
+        unknown = [k for k in schema if k not in _ANNOTATIONS and k not in _KNOWN and not k.startswith("x-")]
+        if (
+            unknown
+            or isinstance(schema.get("type"), list)
+            or isinstance(schema.get("items"), list)
+            or schema.get("exclusiveMinimum")
+            or schema.get("exclusiveMaximum")
+            or ("type" in schema and schema["type"] not in _TYPES)
+            or not all(isinstance(v, str | int | float | bool | None) for v in schema.get("enum", ()))
+        ):
             return self._fallback(schema)
-        if "enum" in schema and not all(isinstance(e, str | int | float | bool | None) for e in schema["enum"]):
-            return self._fallback(schema)
-        checks: list[Check] = []
         nullable = schema.get("nullable") is True
+        checks: list[Check] = []
         if "$ref" in schema:
             checks.append(self.ref(schema["$ref"]))
         if "type" in schema:
-            kind = _TYPES.get(schema["type"])
-            if kind is None:
-                return self._fallback(schema)
-            checks.append((lambda x, k=kind: x is None or k(x)) if nullable else kind)
+            kind = _TYPES[schema["type"]]
+            checks.append(_nullable(kind) if nullable else kind)
         if "enum" in schema:
-            allowed = [(type(e) is bool, e) for e in schema["enum"]]
-
-            def enum(x: Any, allowed: list[tuple[bool, Any]] = allowed, nullable: bool = nullable) -> bool:
-                if x is None and nullable:
-                    return True
-                return any((type(x) is bool) == is_bool and x == e for is_bool, e in allowed)
-
-            checks.append(enum)
+            checks.append(_enum(schema["enum"], nullable))
         if "format" in schema:
-            fmt = schema["format"]
-            checks.append(lambda x, f=fmt: x is None or _FORMAT_CHECKER.conforms(x, f))
+            checks.append(_format(schema["format"]))
         checks.extend(self._object(schema))
-        checks.extend(self._array_and_scalars(schema))
+        if "items" in schema:
+            checks.append(_items(self.compile(schema["items"])))
+        for keyword in ("minItems", "maxItems", "minLength", "maxLength", "minimum", "maximum"):
+            if keyword in schema:
+                checks.append(_bound(keyword, schema[keyword]))
         checks.extend(self._combinators(schema))
-        if not checks:
-            return lambda x: True
-        if len(checks) == 1:
-            return checks[0]
-        return lambda x, cs=tuple(checks): all(c(x) for c in cs)
+        return checks[0] if len(checks) == 1 else _every(tuple(checks))
 
     def _object(self, schema: Mapping[str, Any]) -> list[Check]:
         out: list[Check] = []
         props: Mapping[str, Any] = schema.get("properties", {})
         if props:
-            compiled = tuple((name, self.compile(sub)) for name, sub in props.items())
-
-            def properties(x: Any, compiled: tuple[tuple[str, Check], ...] = compiled) -> bool:
-                if not isinstance(x, dict):
-                    return True
-                return all(c(x[n]) for n, c in compiled if n in x)
-
-            out.append(properties)
+            out.append(_properties(tuple((name, self.compile(sub)) for name, sub in props.items())))
         if schema.get("required"):
             # OAS30Validator lets a readOnly/writeOnly property be absent.
-            needed = tuple(
-                name
-                for name in schema["required"]
-                if not (
-                    isinstance(props.get(name), Mapping)
-                    and (props[name].get("readOnly") or props[name].get("writeOnly"))
-                )
-            )
-            out.append(lambda x, n=needed: not isinstance(x, dict) or all(k in x for k in n))
-        extra = schema.get("additionalProperties", True)
-        if extra is not True:
-            known = frozenset(props)
-            if extra is False:
-                out.append(lambda x, k=known: not isinstance(x, dict) or all(key in k for key in x))
-            elif isinstance(extra, Mapping):
-                sub = self.compile(extra)
-                out.append(
-                    lambda x, k=known, c=sub: (
-                        not isinstance(x, dict) or all(c(v) for key, v in x.items() if key not in k)
+            out.append(
+                _required(
+                    tuple(
+                        name
+                        for name in schema["required"]
+                        if not (
+                            isinstance(props.get(name), Mapping)
+                            and (props[name].get("readOnly") or props[name].get("writeOnly"))
+                        )
                     )
                 )
-            else:
-                out.append(self._fallback(schema))
-        return out
-
-    def _array_and_scalars(self, schema: Mapping[str, Any]) -> list[Check]:
-        out: list[Check] = []
-        if "items" in schema:
-            item = self.compile(schema["items"])
-            out.append(lambda x, c=item: not isinstance(x, list) or all(c(v) for v in x))
-        bounds = (
-            ("minItems", list, lambda x, n: len(x) >= n),
-            ("maxItems", list, lambda x, n: len(x) <= n),
-            ("minLength", str, lambda x, n: len(x) >= n),
-            ("maxLength", str, lambda x, n: len(x) <= n),
-        )
-        for key, kind, ok in bounds:
-            if key in schema:
-                out.append(lambda x, n=schema[key], k=kind, f=ok: not isinstance(x, k) or f(x, n))
-        for key, ok in (("minimum", lambda x, n: x >= n), ("maximum", lambda x, n: x <= n)):
-            if key in schema:
-                if schema.get("exclusiveMinimum") or schema.get("exclusiveMaximum"):
-                    out.append(self._fallback(schema))
-                    continue
-                out.append(lambda x, n=schema[key], f=ok: not _TYPES["number"](x) or f(x, n))
+            )
+        extra = schema.get("additionalProperties", True)
+        if extra is False:
+            out.append(_closed(frozenset(props)))
+        elif isinstance(extra, Mapping):
+            out.append(_extra(frozenset(props), self.compile(extra)))
+        elif extra is not True:
+            out.append(self._fallback(schema))
         return out
 
     def _combinators(self, schema: Mapping[str, Any]) -> list[Check]:
         keys = [k for k in ("oneOf", "anyOf", "allOf") if k in schema]
-        if not keys:
-            return []
-        if "discriminator" in schema:
+        if keys and "discriminator" in schema:
             return [self._discriminated(schema["discriminator"])]
-        out: list[Check] = []
-        for key in keys:
-            branches = tuple(self.compile(b) for b in schema[key])
-            if key == "oneOf":
-                out.append(lambda x, bs=branches: sum(1 for b in bs if b(x)) == 1)
-            elif key == "anyOf":
-                out.append(lambda x, bs=branches: any(b(x) for b in bs))
-            else:
-                out.append(lambda x, bs=branches: all(b(x) for b in bs))
-        return out
+        combine = {"oneOf": _exactly_one, "anyOf": _some, "allOf": _every}
+        return [combine[key](tuple(self.compile(b) for b in schema[key])) for key in keys]
 
     def _discriminated(self, discriminator: Mapping[str, Any]) -> Check:
         prop = discriminator["propertyName"]
@@ -451,17 +525,44 @@ class _Compiler:
         return check
 
     def _fallback(self, schema: Any) -> Check:
-        validator = _Validator(
-            {**schema, "components": self._spec._components} if isinstance(schema, Mapping) else schema,
-            format_checker=_FORMAT_CHECKER,
-        )
-        return lambda x: bool(validator.is_valid(x))
+        root = {**schema, "components": self._spec._components} if isinstance(schema, Mapping) else schema
+        validator = _Validator(root, format_checker=_FORMAT_CHECKER)
+
+        def check(x: Any) -> bool:
+            return bool(validator.is_valid(x))
+
+        return check
 
 
 @dataclass(frozen=True)
 class _SchemaCheck:
     fast: Check
     slow: Any  # the jsonschema validator: the reference, and the error messages
+
+
+def _drop_array_discriminators(node: Any, schemas: Mapping[str, Any]) -> None:
+    if isinstance(node, list):
+        for item in node:
+            _drop_array_discriminators(item, schemas)
+        return
+    if not isinstance(node, dict):
+        return
+    mapping = node.get("discriminator", {}).get("mapping", {})
+    targets = [schemas.get(ref.rsplit("/", 1)[-1], {}) for ref in mapping.values() if isinstance(ref, str)]
+    if any(target.get("type") == "array" for target in targets):
+        del node["discriminator"]
+    for value in node.values():
+        _drop_array_discriminators(value, schemas)
+
+
+def _apply_overlays(document: dict[str, Any]) -> dict[str, Any]:
+    """Apply the response-side entries of :data:`OVERLAYS` to a private copy."""
+    schemas = document.get("components", {}).get("schemas", {})
+    search_item = schemas.get("issue-search-result-item", {}).get("properties", {})
+    if "body" in search_item:
+        search_item["body"] = {**search_item["body"], "nullable": True}
+    _drop_array_discriminators(document.get("paths", {}), schemas)
+    return document
 
 
 class OpenAPISpec:
@@ -472,12 +573,16 @@ class OpenAPISpec:
     """
 
     def __init__(self, document: Mapping[str, Any]) -> None:
+        document = _apply_overlays(copy.deepcopy(dict(document)))
         self.document = document
         self._components: Mapping[str, Any] = document.get("components", {})
         self._operations: dict[str, list[Operation]] = {}
         self._by_id: dict[str, Operation] = {}
         self._validators: dict[tuple[str, ...], _SchemaCheck] = {}
         self._compiler = _Compiler(self)
+        # One spec is shared by every fake in the process, some serving from
+        # threads: compiling (which fills caches) happens under this lock.
+        self._lock = threading.RLock()
         self._known_valid: set[tuple[str, int]] = set()
         for template, item in document.get("paths", {}).items():
             shared = item.get("parameters", [])
@@ -570,6 +675,13 @@ class OpenAPISpec:
         )
 
     def _validator(self, key: tuple[str, ...], schema: Mapping[str, Any]) -> _SchemaCheck:
+        check = self._validators.get(key)
+        if check is not None:
+            return check
+        with self._lock:
+            return self._validator_locked(key, schema)
+
+    def _validator_locked(self, key: tuple[str, ...], schema: Mapping[str, Any]) -> _SchemaCheck:
         check = self._validators.get(key)
         if check is None:
             # Hang the components off the root so "#/components/..." refs
