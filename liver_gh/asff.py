@@ -193,7 +193,15 @@ def parse_finding(raw: object) -> Finding:
         account = _str(raw, "AwsAccountId")
         if not account:
             raise FindingError("AwsAccountId is missing.")
-        region = _str(raw, "Region") or _region_from_arn(fid)
+        first_resource_region = next(
+            (
+                r["Region"]
+                for r in raw.get("Resources") or []
+                if isinstance(r, Mapping) and isinstance(r.get("Region"), str) and r["Region"]
+            ),
+            "",
+        )
+        region = _str(raw, "Region") or first_resource_region or _region_from_arn(fid)
         updated = parse_time(raw.get("UpdatedAt"))
         if updated is None:
             raise FindingError("UpdatedAt is missing or not an ISO 8601 time.")
@@ -254,6 +262,10 @@ def parse_finding(raw: object) -> Finding:
         raise FindingError(f"finding {fid}: {e}") from None
 
 
+_REGION = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d+$")
+
+
 def _region_from_arn(arn: str) -> str:
-    parts = arn.split(":")
-    return parts[3] if len(parts) > 3 and parts[3] else "us-east-1"
+    # Some real ARNs have an empty partition (arn:aws::guardduty:us-east-1:...), so the
+    # Region is found by its shape, not by position.
+    return next((p for p in arn.split(":")[2:6] if _REGION.match(p)), "us-east-1")

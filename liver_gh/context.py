@@ -109,10 +109,9 @@ _TYPE_PREFIXES = {
 
 
 def _account_of(resource: Resource, default: str) -> str:
-    parts = resource.id.split(":")
-    if resource.id.startswith("arn:") and len(parts) > 4 and parts[4]:
-        return parts[4]
-    return default
+    # Some real ARNs have an empty partition field, which shifts positions: look for the
+    # 12-digit part instead of trusting an index.
+    return next((p for p in resource.id.split(":") if re.fullmatch(r"\d{12}", p)), default)
 
 
 def resource_vars(resource: Resource, finding_account: str) -> ResourceVars:
@@ -175,7 +174,7 @@ def explanation_context(finding: Finding) -> dict[str, Any]:
         product_fields={k: md_inline(v, 300) for k, v in finding.product_fields},
     )
     return {
-        "control_id": finding.control_id or "",
+        "control_id": code_value(finding.control_id, "CONTROL_ID") if finding.control_id else "",
         "account": code_value(finding.account, "ACCOUNT_ID"),
         "region": code_value(finding.region, "REGION"),
         "partition": resources[0].partition,

@@ -744,6 +744,9 @@ def test_control_front_matter_matches_catalogue(expl: Explanation) -> None:
 @pytest.mark.parametrize("expl", PRODUCTS, ids=lambda e: _rel(e.path))
 def test_product_front_matter(expl: Explanation) -> None:
     problems = _reference_problems(expl)
+    expected = PRODUCT_TEMPLATES.get(expl.key)
+    if expected and _front_matter(expl.path).get("product") != expected:
+        problems.append(f"product must be {expected!r} (render.pick_explanation matches on it)")
     if not expl.services:
         problems.append("services must not be empty")
     if expl.severity is not None:

