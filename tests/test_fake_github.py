@@ -357,7 +357,9 @@ def test_private_repos_are_invisible_to_outsiders(fake: FakeGitHub) -> None:
 
 
 def test_search_issues(fake: FakeGitHub, clock: Clock) -> None:
-    fake.create_issue("acme/app", "Public S3 bucket logs", "finding arn:aws:s3:::logs", labels=["liver"], actor="liver-bot")
+    fake.create_issue(
+        "acme/app", "Public S3 bucket logs", "finding arn:aws:s3:::logs", labels=["liver"], actor="liver-bot"
+    )
     fake.create_issue("acme/app", "Unrelated", "nothing", labels=["liver"], actor="liver-bot")
     fake.add_repo("acme/other")
     fake.create_issue("acme/other", "Public S3 bucket logs", actor="cto")
@@ -520,9 +522,9 @@ def test_fake_answers_recorded_requests_with_the_same_shape(scenario: str, clock
             assert mine.body == b""
             continue
         assert _keys(mine.json()) == _keys(theirs), exchange["path"]
-        assert set(links(mine)) == set(
-            links(FakeResponse(200, {"link": exchange["headers"].get("link", "")}))
-        ), exchange["path"]
+        assert set(links(mine)) == set(links(FakeResponse(200, {"link": exchange["headers"].get("link", "")}))), (
+            exchange["path"]
+        )
         if scenario == "errors":
             assert mine.json()["errors"] == theirs["errors"]
         if scenario == "add-labels-to-issue" and isinstance(theirs, list):
@@ -645,7 +647,9 @@ def test_serve_over_loopback(fake: FakeGitHub) -> None:
     fake.create_issue("acme/app", "served", labels=["liver"], actor="liver-bot")
     with fake.serve(latency=0.001) as url:
         assert url.startswith("http://127.0.0.1:")
-        response = requests.get(f"{url}/repos/acme/app/issues/1", headers={"Authorization": f"token {TOKEN}"}, timeout=5)
+        response = requests.get(
+            f"{url}/repos/acme/app/issues/1", headers={"Authorization": f"token {TOKEN}"}, timeout=5
+        )
         assert response.status_code == 200
         assert response.json()["url"] == f"{url}/repos/acme/app/issues/1"
         assert response.headers["x-ratelimit-limit"] == "5000"
@@ -702,7 +706,12 @@ def test_validation_is_cheap_enough_for_the_suite(fake: FakeGitHub) -> None:
     fake.rate_limit = 10**6
     start = time.perf_counter()
     for n in range(300):
-        call(fake, "POST", "/repos/acme/app/issues", {"title": f"f{n}", "body": "x" * 500, "labels": ["liver"], "assignees": ["dev1"]})
+        call(
+            fake,
+            "POST",
+            "/repos/acme/app/issues",
+            {"title": f"f{n}", "body": "x" * 500, "labels": ["liver"], "assignees": ["dev1"]},
+        )
     for page in (1, 2, 3):
         assert call(fake, "GET", f"/repos/acme/app/issues?labels=liver&per_page=100&page={page}").status == 200
     for n in range(1, 301):

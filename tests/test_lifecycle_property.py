@@ -84,7 +84,7 @@ def lifecycle_env() -> Iterator[Env]:
                 config=RETRIES,
                 aws_access_key_id="testing",
                 aws_secret_access_key="testing",
-            )  # noqa: S106
+            )
             hub.attach(c)
             return c
 
@@ -234,7 +234,7 @@ class Lifecycle(RuleBasedStateMachine):
         if self._sh_client is None:
             self._sh_client = boto3.client(
                 "securityhub", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x"
-            )  # noqa: S106
+            )
             self.env.hub.attach(self._sh_client)
         self._sh_client.batch_update_findings(
             FindingIdentifiers=[{"Id": fid, "ProductArn": self.env.finding(fid)["ProductArn"]}],
