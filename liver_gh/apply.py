@@ -14,27 +14,29 @@ from liver_gh.config import Config
 from liver_gh.errors import LiverError
 from liver_gh.explanations import Library
 from liver_gh.github import BudgetExhausted, GitHubTracker
-from liver_gh.plan import Comment, EditBody, Label, OpenIssue, Plan, SetState, Step
+from liver_gh.paging import Pager
+from liver_gh.plan import PAGED_LABEL, Assign, Comment, EditBody, Label, OpenIssue, Page, Plan, SetState, Step
 from liver_gh.render import render_issue
 from liver_gh.report import Entry, RunReport
 from liver_gh.securityhub import SecurityHub
 
 
-def _assignee(tracker: GitHubTracker | None, op: OpenIssue) -> tuple[str | None, list[str]]:
+def _assignee(
+    tracker: GitHubTracker | None, repo: str, candidates: tuple[str, ...], notes_in: tuple[str, ...] = ()
+) -> tuple[str | None, list[str]]:
     """The first candidate GitHub can assign, with sentences explaining any fallback."""
-    notes = list(op.oncall_notes)
-    if not op.candidates:
+    notes = list(notes_in)
+    if not candidates:
         return None, [*notes, "No on-call person is configured for this service, so the issue is unassigned."]
-    for i, login in enumerate(op.candidates):
-        if tracker is None or tracker.can_assign(op.repo, login):
+    for i, login in enumerate(candidates):
+        if tracker is None or tracker.can_assign(repo, login):
             if i > 0:
-                notes.append(
-                    f"{', '.join(op.candidates[:i])} cannot be assigned in {op.repo}; assigned {login} instead."
-                )
+                notes.append(f"{', '.join(candidates[:i])} cannot be assigned in {repo}; assigned {login} instead.")
             return login, notes
     return None, [
         *notes,
-        f"None of {', '.join(op.candidates)} can be assigned in {op.repo} (not collaborators?), so the issue is unassigned. Give them access or fix the on-call configuration.",
+        f"None of {', '.join(candidates)} can be assigned in {repo} (not collaborators?), so the issue is "
+        "unassigned. Give them access or fix the on-call configuration.",
     ]
 
 
@@ -76,6 +78,7 @@ def apply_plan(
     hub: SecurityHub | None,
     report: RunReport,
     now: datetime,
+    pager: Pager | None = None,
 ) -> None:
     """Execute every step; with no tracker/hub (dry run) only describe and render."""
     report.findings_seen += plan.seen
@@ -88,7 +91,7 @@ def apply_plan(
             _describe(step, config, library, report, now)
             continue
         try:
-            url = _run_step(step, config, library, tracker, hub, report, now)
+            url = _run_step(step, config, library, tracker, hub, report, now, pager)
         except BudgetExhausted as e:
             report.stopped_early = f"{e}; the rest is left for the next run."
             break
@@ -101,7 +104,7 @@ def apply_plan(
 def _describe(step: Step, config: Config, library: Library, report: RunReport, now: datetime) -> None:
     op = step.open_issue
     if op is not None:
-        assignee, notes = _assignee(None, op)
+        assignee, notes = _assignee(None, op.repo, op.candidates, op.oncall_notes)
         report.rendered.append((op.repo, op.title, body_for(op, config, library, now, assignee, notes)))
     report.entries.append(Entry(step.service, step.kind, step.summary, step.issue_url))
 
@@ -114,28 +117,36 @@ def _run_step(
     hub: SecurityHub,
     report: RunReport,
     now: datetime,
+    pager: Pager | None,
 ) -> str | None:
     url = step.issue_url
+    number: int | None = None
     op = step.open_issue
     if op is not None:
         tracker.ensure_labels(op.repo, op.labels)
-        assignee, notes = _assignee(tracker, op)
+        assignee, notes = _assignee(tracker, op.repo, op.candidates, op.oncall_notes)
         body = body_for(op, config, library, now, assignee, notes)
         issue = tracker.create_issue(op.repo, op.key, op.title, body, list(op.labels), [assignee] if assignee else [])
-        url = issue.url
+        url, number = issue.url, issue.number
         report.rendered.append((op.repo, op.title, body))
         if assignee is None or notes:
             report.warnings.append(f"{issue.ref}: " + " ".join(notes))
     for action in step.issue_actions:
         match action:
-            case Comment(repo, number, body):
-                tracker.comment(repo, number, body)
-            case SetState(repo, number, state, reason):
-                tracker.set_state(repo, number, state, reason)
-            case Label(repo, number, name, add):
-                tracker.label(repo, number, name, add)
-            case EditBody(repo, number, body):
-                tracker.edit_body(repo, number, body)
+            case Comment(repo, n, body):
+                tracker.comment(repo, n, body)
+            case SetState(repo, n, state, reason):
+                tracker.set_state(repo, n, state, reason)
+            case Label(repo, n, name, add):
+                tracker.label(repo, n, name, add)
+            case EditBody(repo, n, body):
+                tracker.edit_body(repo, n, body)
+            case Assign(repo, n, candidates, previous):
+                login, _ = _assignee(tracker, repo, candidates)
+                if login and login not in previous:
+                    tracker.assign(repo, n, login, previous)
+            case Page():
+                _page(action, number, url or "", tracker, pager, report)
     for update in step.finding_updates:
         link = update.issue_url or url or ""
         result = hub.update(
@@ -150,3 +161,29 @@ def _run_step(
         )
         report.failures.extend(f"Security Hub update for {link}: {f}" for f in result.failed)
     return url
+
+
+def _page(
+    action: Page, opened: int | None, url: str, tracker: GitHubTracker, pager: Pager | None, report: RunReport
+) -> None:
+    """Send a page; the paged label records success, so a failure is retried next run."""
+    number = action.number if action.number is not None else opened
+    if pager is None or number is None:
+        return
+    try:
+        if action.action == "trigger":
+            pager.trigger(
+                action.spec,
+                dedup_key=action.dedup_key,
+                summary=f"[{action.severity.name}] {action.summary}",
+                source=action.repo,
+                severity=action.severity.name,
+                link=url,
+                link_text=f"{action.repo}#{number}",
+            )
+        else:
+            pager.resolve(action.spec, dedup_key=action.dedup_key)
+    except LiverError as e:
+        report.failures.append(f"{action.repo}#{number}: paging ({action.action}) failed, retried next run: {e}")
+        return
+    tracker.label(action.repo, number, PAGED_LABEL, add=action.action == "trigger")

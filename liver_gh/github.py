@@ -34,6 +34,7 @@ LABEL_COLORS = {
     "severity:informational": ("c5def5", "Security Hub severity INFORMATIONAL"),
     "liver:mismatch": ("000000", "liver will not act: the issue and Security Hub disagree"),
     "liver:overdue": ("e99695", "Past its due date"),
+    "liver:paged": ("b60205", "liver paged the on-call person for this finding"),
 }
 IDEMPOTENT = frozenset({"GET", "HEAD", "PUT", "PATCH", "DELETE", "OPTIONS"})
 
@@ -298,6 +299,11 @@ class GitHubTracker:
                 self.gh.requester.requestJsonAndCheck("DELETE", f"{issue.url}/labels/{quote(name, safe='')}")
 
         self._call(f"{'add' if add else 'remove'} label {name!r} on {repo}#{number}", run)
+
+    def assign(self, repo: str, number: int, login: str, previous: tuple[str, ...]) -> None:
+        """Replace the assignees with ``login`` (one PATCH)."""
+        self.pacer.wait()
+        self._call(f"assign {login} to {repo}#{number}", lambda: self._issue(repo, number).edit(assignees=[login]))
 
     def edit_body(self, repo: str, number: int, body: str) -> None:
         self.pacer.wait()

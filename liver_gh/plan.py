@@ -15,10 +15,13 @@ from datetime import date, datetime, timedelta
 from liver_gh import identity
 from liver_gh.config import Config, Service
 from liver_gh.models import Finding, IssueComment, RecordState, Severity, TrackedIssue, Workflow
+from liver_gh.paging import PageSpec
 
 LIVER = "liver"
 NOTE_LIMIT = 512
 MISMATCH_LABEL = "liver:mismatch"
+OVERDUE_LABEL = "liver:overdue"
+PAGED_LABEL = "liver:paged"
 
 
 # ---------------------------------------------------------------- actions
@@ -86,7 +89,28 @@ class EditBody:
     body: str
 
 
-IssueAction = Comment | SetState | Label | EditBody
+@dataclass(frozen=True)
+class Assign:
+    repo: str
+    number: int
+    candidates: tuple[str, ...]  # the first one GitHub can assign wins
+    previous: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class Page:
+    """A PagerDuty Events API v2 trigger or resolve; on success the paged label follows."""
+
+    repo: str
+    number: int | None  # None: the issue opened in the same step
+    action: str  # trigger or resolve
+    spec: PageSpec
+    dedup_key: str
+    summary: str
+    severity: Severity
+
+
+IssueAction = Comment | SetState | Label | EditBody | Assign | Page
 
 
 @dataclass(frozen=True)
@@ -122,6 +146,7 @@ class Plan:
 class Oncall:
     candidates: tuple[str, ...]
     notes: tuple[str, ...] = ()
+    team: frozenset[str] = frozenset()  # everyone who takes turns: hand-over only moves issues among them
 
 
 @dataclass(frozen=True)
@@ -421,6 +446,9 @@ def build_plan(world: World, config: Config) -> Plan:
         step = _reconcile(subject, issue, world, config)
         if step is not None:
             plan.steps.append(step)
+        extra = _upkeep(subject, issue, world, config, step)
+        if extra is not None:
+            plan.steps.append(extra)
 
     # Issues whose findings Security Hub no longer has at all (deleted after retention).
     repos = {s.repo.lower(): s for s in services}
@@ -554,11 +582,18 @@ def _open_step(subject: Subject, members: list[Finding], world: World, config: C
         subject.key,
         None,
     )
+    spec = page_spec(service, config)
+    page = (
+        (Page(service.repo, None, "trigger", spec, subject.key, title, sev),)
+        if spec is not None and spec.covers(sev)
+        else ()
+    )
     return Step(
         service.name,
         "opened",
         f"open an issue in {service.repo} for {len(members)} finding(s): {title}",
         open_issue=open_issue,
+        issue_actions=page,
         finding_updates=(update,),
     )
 
@@ -875,3 +910,97 @@ def _resolution(members: Sequence[Finding], subject: Subject) -> str:
     if latest.record_state is RecordState.ARCHIVED:
         return f"the finding was archived on {_when(latest.updated_at)}"
     return f"compliance {latest.compliance or 'PASSED'} as of {_when(latest.updated_at)}"
+
+
+# ---------------------------------------------------------------- upkeep: due dates, hand-over, paging
+
+
+def page_spec(service: Service, config: Config) -> PageSpec | None:
+    return service.page or config.page
+
+
+def due_at(issue: TrackedIssue, service: Service, severity: Severity) -> datetime:
+    """Due dates are derived, not stored: opened + the service's SLA for the severity."""
+    return issue.created_at + timedelta(days=service.sla_days.get(severity, 30))
+
+
+def _ends_open(issue: TrackedIssue, step: Step | None) -> bool:
+    state = issue.state
+    for action in step.issue_actions if step else ():
+        if isinstance(action, SetState):
+            state = action.state
+    return state == "open"
+
+
+def _upkeep(subject: Subject, issue: TrackedIssue, world: World, config: Config, step: Step | None) -> Step | None:
+    """What an issue needs besides the lifecycle: reminders, a new owner, a page."""
+    service, members = subject.service, subject.members
+    spec = page_spec(service, config)
+    actions: list[IssueAction] = []
+    kinds: list[str] = []
+    if not _ends_open(issue, step):
+        if spec is not None and PAGED_LABEL in issue.labels:
+            actions.append(
+                Page(issue.repo, issue.number, "resolve", spec, subject.key, issue.title, severity_of(members))
+            )
+            kinds.append("page resolved")
+        return _upkeep_step(service, issue, actions, kinds)
+    if step is not None and step.kind == "mismatch":
+        return None
+    severity = severity_of([f for f in members if is_active(f)] or members)
+    oncall = world.oncall.get(service.name, Oncall(()))
+    current = oncall.candidates[0] if oncall.candidates else None
+
+    # Hand-over: move the issue from a previous on-call person to the current one.
+    if service.reassign_on_handover and current and current not in issue.assignees:
+        team = oncall.team | set(oncall.candidates)
+        if not issue.assignees or set(issue.assignees) <= team:
+            actions.append(Assign(issue.repo, issue.number, oncall.candidates, issue.assignees))
+            before = ", ".join(issue.assignees) or "nobody"
+            actions.append(
+                Comment(
+                    issue.repo,
+                    issue.number,
+                    comment(
+                        f"On-call for {service.name} moved from {before} to @{current}, so this issue is now theirs."
+                    ),
+                )
+            )
+            kinds.append(f"reassigned to {current}")
+
+    # Overdue: one label and one reminder, then at most one more every remind_every days.
+    due = due_at(issue, service, severity)
+    every = timedelta(days=service.remind_every(severity))
+    # A run that already commented (reopen, withdrawal, ...) does not add a reminder too;
+    # any activity on the issue restarts the reminder clock (updated_at), so no extra reads.
+    quiet = step is None or step.kind == "unchanged"
+    if quiet and world.now > due and (OVERDUE_LABEL not in issue.labels or world.now - issue.updated_at >= every):
+        people = [f"@{current}"] if current else []
+        people += [f"@{e}" for e in service.escalation]
+        actions.append(Label(issue.repo, issue.number, OVERDUE_LABEL, add=True))
+        actions.append(
+            Comment(
+                issue.repo,
+                issue.number,
+                comment(
+                    f"This {severity.name} finding was due on {due:%Y-%m-%d} and is still open. "
+                    f"{' '.join(people) + ': ' if people else ''}please fix it, or explain why no action is needed and ask an approver."
+                ),
+            )
+        )
+        kinds.append(f"overdue since {due:%Y-%m-%d}")
+
+    # Paging: once per finding at or above the page threshold; failures retry next run.
+    if spec is not None and spec.covers(severity) and PAGED_LABEL not in issue.labels:
+        actions.append(Page(issue.repo, issue.number, "trigger", spec, subject.key, issue.title, severity))
+        kinds.append("paged")
+    return _upkeep_step(service, issue, actions, kinds)
+
+
+def _upkeep_step(service: Service, issue: TrackedIssue, actions: list[IssueAction], kinds: list[str]) -> Step | None:
+    if not actions:
+        return None
+    kind = "overdue" if any(k.startswith("overdue") for k in kinds) else "upkeep"
+    return Step(
+        service.name, kind, f"{issue.ref}: {'; '.join(kinds)}", issue_actions=tuple(actions), issue_url=issue.url
+    )

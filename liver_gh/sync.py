@@ -15,7 +15,8 @@ from liver_gh.errors import ConfigError, LiverError
 from liver_gh.explanations import Library
 from liver_gh.github import GitHubTracker
 from liver_gh.models import Finding, TrackedIssue
-from liver_gh.oncall import OncallResolver
+from liver_gh.oncall import OncallResolver, RotationSpec, StaticSpec
+from liver_gh.paging import Pager
 from liver_gh.plan import Oncall, World, build_plan, latest_approval, needs_details
 from liver_gh.report import RunReport
 from liver_gh.securityhub import SecurityHub, new_findings_filter, tracked_filter
@@ -60,8 +61,22 @@ def _oncall(services: tuple[Service, ...], config: Config, env: Mapping[str, str
             out[s.name] = Oncall(())
             continue
         answer = resolver.who(s.oncall, now)
-        out[s.name] = Oncall(answer.candidates, answer.notes)
+        out[s.name] = Oncall(answer.candidates, answer.notes, _team(s, config))
     return out
+
+
+def _team(service: Service, config: Config) -> frozenset[str]:
+    """Everyone who takes turns on call for a service; hand-over moves issues only among them."""
+    assert service.oncall is not None
+    provider = service.oncall.provider
+    members = set(service.oncall.fallback)
+    if isinstance(provider, RotationSpec):
+        members |= set(provider.members) | {o.login for o in provider.overrides}
+    elif isinstance(provider, StaticSpec):
+        members.add(provider.login)
+    else:
+        members |= set(config.people.values())
+    return frozenset(members)
 
 
 def _approvers(config: Config, tracker: GitHubTracker, issues: list[TrackedIssue], now: datetime) -> frozenset[str]:
@@ -192,6 +207,7 @@ def run_sync(
         hub=None if dry_run else hub,
         report=report,
         now=now,
+        pager=Pager(env),
     )
     return report
 

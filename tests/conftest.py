@@ -64,6 +64,7 @@ class Env:
     config: Path
     clock: list[datetime]
     runner: CliRunner
+    rsps: responses.RequestsMock
 
     @property
     def now(self) -> datetime:
@@ -79,8 +80,8 @@ class Env:
         full_env = {"LIVER_NOW": self.now.isoformat(), "LIVER_CONFIG": str(self.config), **(env or {})}
         return self.runner.invoke(main, list(args), env=full_env, catch_exceptions=False)
 
-    def sync(self, *args: str) -> Result:
-        return self.liver("sync", *args)
+    def sync(self, *args: str, env: dict[str, str] | None = None) -> Result:
+        return self.liver("sync", *args, env=env)
 
     # ---- views
     def issues(self, repo: str = "acme/payments") -> list[dict[str, Any]]:
@@ -141,7 +142,7 @@ def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Env]:
     config.write_text(BASE_CONFIG, encoding="utf-8")
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
         gh.mount(rsps)
-        yield Env(gh, hub, config, clock, CliRunner())
+        yield Env(gh, hub, config, clock, CliRunner(), rsps)
 
 
 def ts(moment: datetime) -> str:

@@ -48,7 +48,6 @@ LABEL = "liver/suppress-approved"
 APPROVERS = frozenset({"cto", "lead"})  # cto by login, lead through acme/security-leads
 EXPIRY = timedelta(days=180)
 PEOPLE = ("cto", "lead", "bob", "mallory")
-KNOWN_BUG_STALE_SUPPRESSION = True
 
 _real_library_load = Library.load.__func__  # type: ignore[attr-defined]
 
@@ -110,6 +109,11 @@ def _parse(text: str | None) -> datetime | None:
 
 
 class Lifecycle(RuleBasedStateMachine):
+    # Known bugs in liver_gh/plan.py (see the xfail tests at the end). While they are
+    # unfixed the property test tolerates them; the regression tests turn both off.
+    tolerate_same_second_labels = True
+    tolerate_stale_suppression = True
+
     def __init__(self) -> None:
         super().__init__()
         self._stack = ExitStack()
@@ -274,7 +278,7 @@ class Lifecycle(RuleBasedStateMachine):
 
             # 2. SUPPRESSED only through a valid approval or a person in Security Hub.
             live = f["RecordState"] == "ACTIVE" and f["Compliance"]["Status"] == "FAILED"
-            if workflow == "SUPPRESSED" and (live or not KNOWN_BUG_STALE_SUPPRESSION):
+            if workflow == "SUPPRESSED" and (live or not self.tolerate_stale_suppression):
                 by_person = note.get("UpdatedBy") != "liver" and fid in self.person_suppressed
                 assert by_person or (linked is not None and self.approved(linked["number"])), (
                     f"{fid} is SUPPRESSED without a current approver's label on its issue: "
@@ -313,6 +317,9 @@ class Lifecycle(RuleBasedStateMachine):
         if not labeled or not self.labelled(number):
             return False
         _, actor, at = labeled[-1]
+        if self.tolerate_same_second_labels:
+            # liver takes max() by created_at, which keeps the *first* of events in one second.
+            _, actor, at = max(labeled, key=lambda e: e[2])
         moment = _parse(at)
         assert moment is not None
         return actor.lower() in APPROVERS and self.env.now <= moment + EXPIRY
