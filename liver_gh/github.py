@@ -8,6 +8,7 @@ blindly — after an ambiguous failure the issue is looked up by its identity fi
 from __future__ import annotations
 
 import contextlib
+import functools
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -85,6 +86,29 @@ class BudgetExhausted(TrackerError):
     """Stop opening or changing issues for this run; the next run goes on."""
 
 
+RATE_LIMIT_RETRIES = 2
+MAX_RATE_LIMIT_WAIT = 120.0
+
+
+def rate_limit_wait(e: GithubException) -> float | None:
+    """Seconds to wait when ``e`` is a primary or secondary rate limit (403/429), else None."""
+    if e.status not in (403, 429):
+        return None
+    headers = {k.lower(): v for k, v in (e.headers or {}).items()}
+    if "retry-after" in headers:
+        try:
+            return max(0.0, float(headers["retry-after"]))
+        except ValueError:
+            return 60.0
+    if headers.get("x-ratelimit-remaining") == "0":
+        try:
+            return max(0.0, float(headers.get("x-ratelimit-reset", "0")) - time.time())
+        except ValueError:
+            return None
+    message = str(e.data.get("message", "")) if isinstance(e.data, dict) else ""
+    return 60.0 if "secondary rate limit" in message.lower() else None
+
+
 def _ts(value: datetime | None) -> datetime | None:
     if value is None:
         return None
@@ -123,15 +147,22 @@ class GitHubTracker:
         return self._repo(repo).get_issue(number)
 
     def _call(self, what: str, fn: Callable[[], Any]) -> Any:
-        try:
-            return fn()
-        except GithubException as e:
-            message = e.data.get("message") if isinstance(e.data, dict) else e.data
-            raise TrackerError(f"GitHub refused to {what}: HTTP {e.status} {message}") from e
-        except github.GithubException as e:  # pragma: no cover - same as above, kept for clarity
-            raise TrackerError(f"GitHub failed to {what}: {e}") from e
-        except OSError as e:
-            raise TrackerError(f"GitHub could not be reached to {what}: {e}") from e
+        for attempt in range(RATE_LIMIT_RETRIES + 1):
+            try:
+                return fn()
+            except GithubException as e:
+                wait = rate_limit_wait(e)
+                if wait is None:
+                    message = e.data.get("message") if isinstance(e.data, dict) else e.data
+                    raise TrackerError(f"GitHub refused to {what}: HTTP {e.status} {message}") from e
+                # A rate-limited request was not carried out, so sending it again is safe,
+                # even a create; a long wait means the budget is gone for this run.
+                if wait > MAX_RATE_LIMIT_WAIT or attempt == RATE_LIMIT_RETRIES:
+                    raise BudgetExhausted(f"GitHub's rate limit was reached while trying to {what}") from e
+                self.pacer.sleep(wait)
+            except OSError as e:
+                raise TrackerError(f"GitHub could not be reached to {what}: {e}") from e
+        raise AssertionError("unreachable")  # pragma: no cover
 
     # ------------------------------------------------------------ reads
 
@@ -238,10 +269,16 @@ class GitHubTracker:
             color, description = LABEL_COLORS.get(name, ("ededed", "liver"))
             self.pacer.wait()
             try:
-                self._repo(repo).create_label(name, color, description)
-            except GithubException as e:
-                if e.status != 422:  # 422 already_exists: someone made it meanwhile
-                    raise TrackerError(f"GitHub refused to create label {name!r} in {repo}: HTTP {e.status}") from e
+                self._call(
+                    f"create label {name!r} in {repo}",
+                    functools.partial(self._repo(repo).create_label, name, color, description),
+                )
+            except BudgetExhausted:
+                raise
+            except TrackerError as e:
+                cause = e.__cause__
+                if not (isinstance(cause, GithubException) and cause.status == 422):  # 422: it exists already
+                    raise
             self._labels[repo].add(name)
 
     def create_issue(
@@ -250,15 +287,22 @@ class GitHubTracker:
         """Open an issue; after an ambiguous failure, find it by identity instead of re-sending."""
         self.pacer.wait()
         try:
-            created = self._repo(repo).create_issue(title=title[:256], body=body, labels=labels, assignees=assignees)
+            # _call retries only rate-limited attempts (never carried out); other errors come back here.
+            created = self._call(
+                f"open an issue in {repo}",
+                lambda: self._repo(repo).create_issue(title=title[:256], body=body, labels=labels, assignees=assignees),
+            )
             return to_tracked(repo, created)
-        except GithubException as e:
-            if e.status is not None and e.status < 500:
+        except BudgetExhausted:
+            raise
+        except TrackerError as te:
+            e = te.__cause__
+            if not isinstance(e, GithubException | OSError):
+                raise
+            if isinstance(e, GithubException) and e.status is not None and e.status < 500:
                 message = e.data.get("message") if isinstance(e.data, dict) else e.data
                 raise TrackerError(f"GitHub refused to open an issue in {repo}: HTTP {e.status} {message}") from e
             ambiguous: Exception = e
-        except OSError as e:
-            ambiguous = e
         found = self.find_by_key(repo, key)
         if found is not None:
             return found

@@ -101,7 +101,7 @@ def lifecycle_env() -> Iterator[Env]:
         config.write_text(BASE_CONFIG, encoding="utf-8")
         with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
             gh.mount(rsps)
-            yield Env(gh, hub, config, clock, CliRunner())
+            yield Env(gh, hub, config, clock, CliRunner(), rsps)
 
 
 def _parse(text: str | None) -> datetime | None:
@@ -191,6 +191,15 @@ class Lifecycle(RuleBasedStateMachine):
         self.sync()
 
     @rule(i=st.integers(0, 2), actor=st.sampled_from(PEOPLE))
+    def reopen_and_unlabel(self, i: int, actor: str) -> None:
+        """Two clicks before the next sync: withdraw an approval on an issue liver closed."""
+        _, n = self.pick(i)
+        self.env.gh.reopen_issue(REPO, n, actor=actor)
+        if self.labelled(n):
+            self.env.gh.unlabel_issue(REPO, n, LABEL, actor=actor)
+        self.sync()
+
+    @rule(i=st.integers(0, 2), actor=st.sampled_from(PEOPLE))
     def comment(self, i: int, actor: str) -> None:
         _, n = self.pick(i)
         self.env.gh.comment(REPO, n, "This bucket only serves the public price list.", actor=actor)
@@ -220,15 +229,19 @@ class Lifecycle(RuleBasedStateMachine):
 
     # ------------------------------------------------------------------ Security Hub
 
-    @rule(i=st.integers(0, 2), status=st.sampled_from(["PASSED", "FAILED"]))
-    def reevaluate(self, i: int, status: str) -> None:
+    @rule(i=st.integers(0, 2), status=st.sampled_from(["PASSED", "FAILED"]), later=st.booleans())
+    def reevaluate(self, i: int, status: str, later: bool) -> None:
         fid, _ = self.pick(i)
+        if later:
+            self.env.advance(hours=1)
         self.env.reimport(fid, Compliance={**self.env.finding(fid)["Compliance"], "Status": status})
         self.sync()
 
-    @rule(i=st.integers(0, 2), state=st.sampled_from(["ARCHIVED", "ACTIVE"]))
-    def record_state(self, i: int, state: str) -> None:
+    @rule(i=st.integers(0, 2), state=st.sampled_from(["ARCHIVED", "ACTIVE"]), later=st.booleans())
+    def record_state(self, i: int, state: str, later: bool) -> None:
         fid, _ = self.pick(i)
+        if later:
+            self.env.advance(hours=1)
         self.env.reimport(fid, RecordState=state)
         self.sync()
 

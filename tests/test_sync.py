@@ -260,3 +260,28 @@ def test_python_dash_m_and_help() -> None:
     out = subprocess.run([sys.executable, "-m", "liver_gh", "--help"], capture_output=True, text=True, check=True)
     for command in ("sync", "check-config", "explain", "demo", "report"):
         assert command in out.stdout
+
+
+def test_shards_partition_services_deterministically(env: Env) -> None:
+    seed(
+        env,
+        critical(env),
+        control_finding("S3.2", account="333333333333", resource_id="arn:aws:s3:::search-bucket", updated_at=ts(env.now)),
+    )
+    env.sync("--shard", "1/2")
+    env.sync("--shard", "2/2")
+    assert len(env.issues("acme/payments")) == 1 and len(env.issues("acme/search")) == 1
+    bad = env.sync("--shard", "3/2")
+    assert bad.exit_code == 2 and "I must be between 1 and N" in bad.output
+
+
+def test_per_repo_mode_handles_only_its_service(env: Env) -> None:
+    seed(
+        env,
+        critical(env),
+        control_finding("S3.2", account="333333333333", resource_id="arn:aws:s3:::search-bucket", updated_at=ts(env.now)),
+    )
+    result = env.liver("sync", "--per-repo", env={"GITHUB_REPOSITORY": "acme/search"})
+    assert result.exit_code == 0, result.output
+    assert env.issues("acme/payments") == [] and len(env.issues("acme/search")) == 1
+    assert "not mapped" not in result.output
