@@ -26,9 +26,9 @@ from typing import Any, Final
 
 ORG: Final = "acme"
 BOT_LOGIN: Final = "liver-bot"
-BOT_TOKEN: Final = "bench-token"  # the fake's token; nothing real  # noqa: S105
+BOT_TOKEN: Final = "bench-token"  # the fake's token; nothing real
 LEAD_EVERY: Final = 10  # one team lead (the rotation's fallback) per ten services
-STRANGER_EVERY: Final = 10  # in every tenth service the rotation members are not collaborators
+UNASSIGNABLE_EVERY: Final = 10  # default: in every tenth service the rotation members are not collaborators
 ROTATION_START: Final = "2026-01-05"
 IGNORE_TAG: Final = "liver:ignore"
 ASG_TAG: Final = "aws:autoscaling:groupName"
@@ -112,6 +112,7 @@ class Estate:
     repos: int
     issues_total: int
     seed: int
+    unassignable_every: int = UNASSIGNABLE_EVERY
     services: list[BenchService] = field(default_factory=list)
     findings: list[FindingSpec] = field(default_factory=list)
     issues_by_repo: dict[str, int] = field(default_factory=dict)  # issues liver must open
@@ -130,9 +131,7 @@ class Estate:
 
     def assignee_checks(self) -> int:
         """Assignee checks liver needs on the first run: one per (repository, login tried)."""
-        return sum(
-            (2 if s.stranger else 1) for s in self.services if self.issues_by_repo.get(s.repo, 0) > 0
-        )
+        return sum((2 if s.stranger else 1) for s in self.services if self.issues_by_repo.get(s.repo, 0) > 0)
 
     def label_creations(self, existing: frozenset[str] = frozenset()) -> int:
         return sum(len(labels - existing) for labels in self.labels_by_repo.values())
@@ -212,16 +211,22 @@ class _Builder:
         return FindingSpec(control, account, region, kind, rid, severity, category, **kw)
 
 
-def build_estate(findings: int, repos: int, issues: int, seed: int = 7) -> Estate:
-    """The estate for these sizes; raises ValueError when they cannot be met together."""
+def build_estate(
+    findings: int, repos: int, issues: int, seed: int = 7, unassignable_every: int = UNASSIGNABLE_EVERY
+) -> Estate:
+    """The estate for these sizes; raises ValueError when they cannot be met together.
+
+    In every ``unassignable_every``-th service (0: none) the rotation members are not
+    collaborators, so liver assigns the fallback (the team lead) and says why.
+    """
     if repos < 1 or issues < 0 or findings < 1:
         raise ValueError("--repos and --findings must be at least 1 and --issues at least 0.")
     rng = random.Random(seed)
-    estate = Estate(findings, repos, issues, seed)
+    estate = Estate(findings, repos, issues, seed, unassignable_every)
     for i in range(repos):
         leads = f"lead{i // LEAD_EVERY:03d}"
         rotation = (f"dev{i:03d}a", f"dev{i:03d}b")
-        stranger = i % STRANGER_EVERY == STRANGER_EVERY - 1
+        stranger = unassignable_every > 0 and i % unassignable_every == unassignable_every - 1
         collaborators = (leads, BOT_LOGIN) if stranger else (*rotation, leads, BOT_LOGIN)
         estate.services.append(
             BenchService(

@@ -27,6 +27,7 @@ from collections import Counter
 from collections.abc import Callable
 from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler
 from typing import Any, TypeVar
 
 from estate import BOT_LOGIN, BOT_TOKEN, Estate, build_estate
@@ -205,10 +206,17 @@ def main() -> int:
     parser.add_argument("--issues", type=int, required=True)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--latency", type=float, default=0.0)
+    parser.add_argument("--unassignable-every", type=int, default=10)
     args = parser.parse_args()
 
+    # FakeSecurityHub.serve's handler writes headers and body as two segments with Nagle
+    # on, so each response waits for the client's delayed ACK (~40 ms on Linux). Real
+    # endpoints do not; FakeGitHub's handler already sets TCP_NODELAY. This process only
+    # serves the fakes, so switch Nagle off for every handler in it.
+    BaseHTTPRequestHandler.disable_nagle_algorithm = True
+
     started = time.perf_counter()
-    estate = build_estate(args.findings, args.repos, args.issues, args.seed)
+    estate = build_estate(args.findings, args.repos, args.issues, args.seed, args.unassignable_every)
     hub = load_securityhub(estate, datetime.now(UTC))
     gh = load_github(estate)
     stats = Stats(estate, gh, hub)

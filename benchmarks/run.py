@@ -22,6 +22,7 @@ reported, and with ``--check-goals`` a missed goal fails the run too.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import math
 import os
@@ -38,7 +39,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import yaml
-from estate import Estate, build_estate
+from estate import UNASSIGNABLE_EVERY, Estate, build_estate
 
 HERE = Path(__file__).resolve().parent
 FULL = {"findings": 20_000, "repos": 300, "issues": 5_000, "latency": 0.03}
@@ -50,7 +51,6 @@ DEFAULT_PACING = (80, 500)
 GOAL_STEADY_RATIO = 1.05
 GOAL_RSS_MB = 300.0
 GOAL_STEADY_WALL_S = 120.0
-# Labels PyGithub's fake repositories start with do not include liver's.
 _ENV_DROP_PREFIXES = ("GITHUB_", "GH_", "AWS_", "LIVER_", "PAGERDUTY_", "OPSGENIE_")
 _PROXIES = ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "http_proxy", "https_proxy", "all_proxy")
 
@@ -70,6 +70,7 @@ class FakeServers:
             f"--issues={args.issues}",
             f"--seed={args.seed}",
             f"--latency={args.latency}",
+            f"--unassignable-every={args.unassignable_every}",
         ]
         self.proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, text=True)
         self.log = log
@@ -116,9 +117,7 @@ class LiverRun:
 
 
 def liver_env(ready: dict[str, Any], workdir: Path) -> dict[str, str]:
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith(_ENV_DROP_PREFIXES) and k not in _PROXIES
-    }
+    env = {k: v for k, v in os.environ.items() if not k.startswith(_ENV_DROP_PREFIXES) and k not in _PROXIES}
     env.update(
         GITHUB_TOKEN=ready["token"],
         GITHUB_API_URL=ready["github"],
@@ -208,7 +207,10 @@ def first_run_bounds(estate: Estate, before: dict[str, Any]) -> dict[str, Any]:
         "list labels (once per repository with a new issue)": len(repos_with_new),
         "assignee checks (once per repository and login tried)": estate.assignee_checks(),
     }
-    writes = {"create issue (one POST per new issue)": estate.issues_total, "create label (once per repository)": labels}
+    writes = {
+        "create issue (one POST per new issue)": estate.issues_total,
+        "create label (once per repository)": labels,
+    }
     return {
         "github_requests": sum(reads.values()) + sum(writes.values()),
         "github_mutating": sum(writes.values()),
@@ -228,7 +230,9 @@ def steady_bounds(before: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def phase_result(run: LiverRun, stats: dict[str, Any], before: dict[str, Any], bounds: dict[str, Any], latency: float) -> dict[str, Any]:
+def phase_result(
+    run: LiverRun, stats: dict[str, Any], before: dict[str, Any], bounds: dict[str, Any], latency: float
+) -> dict[str, Any]:
     gh, sh = stats["github"], stats["securityhub"]
     requests = gh["requests"] + sh["GetFindings"] + sh["BatchUpdateFindings"]
     injected = requests * latency
@@ -246,9 +250,7 @@ def phase_result(run: LiverRun, stats: dict[str, Any], before: dict[str, Any], b
             "github_mutating": ratio(gh["mutating"], bounds["github_mutating"]),
             "GetFindings": ratio(sh["GetFindings"], bounds["GetFindings"]),
             "BatchUpdateFindings": ratio(sh["BatchUpdateFindings"], bounds["BatchUpdateFindings"]),
-            "BatchUpdateFindings_per_ideal_batch": ratio(
-                sh["BatchUpdateFindings"], pages(sh["updated_identifiers"])
-            ),
+            "BatchUpdateFindings_per_ideal_batch": ratio(sh["BatchUpdateFindings"], pages(sh["updated_identifiers"])),
         },
         "time_split_s": {
             "injected latency (requests x latency)": round(injected, 1),
@@ -271,7 +273,8 @@ def fmt(value: Any) -> str:
     if isinstance(value, int):
         return f"{value:,}"
     if isinstance(value, float):
-        return f"{value:,.3f}" if abs(value) < 10 else f"{value:,.1f}"
+        text = f"{value:,.3f}" if abs(value) < 10 else f"{value:,.1f}"
+        return text.rstrip("0").rstrip(".") if "." in text else text
     return str(value)
 
 
@@ -280,7 +283,9 @@ def table(rows: list[list[Any]], header: list[str]) -> str:
     widths = [max(len(r[i]) for r in cells) for i in range(len(header))]
     lines = []
     for n, row in enumerate(cells):
-        lines.append("  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True))))
+        lines.append(
+            "  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True)))
+        )
         if n == 0:
             lines.append("  ".join("-" * w for w in widths))
     return "\n".join(lines)
@@ -290,6 +295,7 @@ def describe(estate: Estate, args: argparse.Namespace, ready: dict[str, Any]) ->
     sizes = sorted(estate.issues_by_repo.values(), reverse=True)
     over_100 = sum(1 for n in sizes if n > 100)
     none = sum(1 for n in sizes if n == 0)
+    unassignable = sum(1 for s in estate.services if s.stranger)
     cats = ", ".join(f"{k}: {fmt(v)}" for k, v in estate.categories.items())
     return [
         f"estate: {fmt(estate.findings_total)} findings over {estate.repos} repositories "
@@ -298,12 +304,40 @@ def describe(estate: Estate, args: argparse.Namespace, ready: dict[str, Any]) ->
         f"largest repository {sizes[0]}, {over_100} repositories over 100, {none} with none",
         f"findings by kind: {cats}",
         f"fakes: FakeGitHub(validate='requests') and FakeSecurityHub(validate_responses=False) in a separate process "
-        f"on 127.0.0.1, +{args.latency * 1000:.0f} ms per request (ready in {ready['setup_seconds']} s)",
-        f"pacing: github.mutations_per_minute = mutations_per_hour = {fmt(PACING)} in the benchmark config, so liver's "
-        f"Pacer never waits; with the defaults ({DEFAULT_PACING[0]}/min, {DEFAULT_PACING[1]}/h) the first run would stop "
-        f"after {DEFAULT_PACING[1]} mutations and need about {math.ceil((estate.issues_total + estate.label_creations()) / DEFAULT_PACING[1])} hourly runs",
+        f"on 127.0.0.1, +{args.latency * 1000:.0f} ms per request, TCP_NODELAY on (ready in {ready['setup_seconds']} s)",
+        f"on call: rotation of two per service, the team lead as fallback; in {unassignable} services the rotation "
+        "members are not collaborators, so liver assigns the lead and says why",
+        pacing_line(estate),
         f"max_new_issues: {fmt(args.issues + 1000)} (above the {fmt(estate.issues_total)} to open)",
     ]
+
+
+def pacing_line(estate: Estate) -> str:
+    per_minute, per_hour = DEFAULT_PACING
+    mutations = estate.issues_total + estate.label_creations()
+    if mutations > per_hour:
+        default = f"stop after {per_hour} mutations and take {math.ceil(mutations / per_hour)} hourly runs"
+    else:
+        default = f"spend {mutations / per_minute:.0f} min sleeping"
+    return (
+        f"pacing: github.mutations_per_minute = mutations_per_hour = {fmt(PACING)} in the benchmark config, so "
+        f"liver's Pacer never waits; with the defaults ({per_minute}/min, {per_hour}/h) the first run's "
+        f"{fmt(mutations)} mutations would {default}"
+    )
+
+
+NOTES = """\
+Notes
+- Bounds: GitHub steady state = sum over repositories of (ceil(issues/100) + 1) (one page of 100 per list, one
+  spare per repository); first run = the parts listed above. GetFindings = ceil(Fn/100) + ceil(Ft/100) + 2 with Fn,
+  Ft the findings the new-findings and tracked filters match when the run starts.
+- BatchUpdateFindings sets one Note, Workflow and UserDefinedFields for all identifiers of a call. liver's payload
+  names the issue (note text and liver_issue URL), so every issue needs its own payload: the bound is the number of
+  distinct payloads (one per opened issue, each under 100 findings). 'calls / ceil(updated/100)' shows how far that
+  is from packing 100 findings into every call, which this payload design cannot do.
+- Time split: injected latency is requests x --latency (requests are sequential); 'fakes handling' is the time the
+  fakes' handle() took in their own process (the fake's GetFindings filters and sorts the whole store for each page);
+  the rest is liver's own CPU and client overhead."""
 
 
 def report(results: dict[str, Any]) -> str:
@@ -331,8 +365,13 @@ def report(results: dict[str, Any]) -> str:
         row("GetFindings calls", ("securityhub", "GetFindings")),
         row("  bound ceil(Fn/100)+ceil(Ft/100)+2", ("bounds", "GetFindings")),
         row("  ratio", ("ratios", "GetFindings")),
-        row("  Fn (new filter) / Ft (tracked)", ("state_before", "new_filter_matches")),
-        row("", ("state_before", "tracked_matches")),
+        [
+            "  Fn (new filter) / Ft (tracked)",
+            *(
+                f"{fmt(r['state_before']['new_filter_matches'])} / {fmt(r['state_before']['tracked_matches'])}"
+                for r in (first, steady)
+            ),
+        ],
         row("BatchUpdateFindings calls", ("securityhub", "BatchUpdateFindings")),
         row("  bound (distinct payloads)", ("bounds", "BatchUpdateFindings")),
         row("  findings updated", ("securityhub", "updated_identifiers")),
@@ -372,10 +411,26 @@ def report(results: dict[str, Any]) -> str:
             ["check (must hold)", "expected", "measured", ""],
         )
     )
+    out += ["", NOTES]
     return "\n".join(out)
 
 
 # --------------------------------------------------------------------------- main
+
+
+def source_fingerprint() -> dict[str, str]:
+    """Which liver_gh was measured: the commit and a hash of the working-tree sources."""
+    root = HERE.parent
+    digest = hashlib.sha256()
+    for path in sorted((root / "liver_gh").rglob("*.py")):
+        digest.update(path.relative_to(root).as_posix().encode())
+        digest.update(path.read_bytes())
+    try:
+        head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, check=False)
+        commit = head.stdout.strip() or "unknown"
+    except OSError:
+        commit = "unknown"
+    return {"git_head": commit, "liver_gh_sources_sha256": digest.hexdigest()[:16]}
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -386,6 +441,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--issues", type=int, help=f"issues the first run opens (default {FULL['issues']})")
     p.add_argument("--latency", type=float, help=f"seconds added to every request (default {FULL['latency']})")
     p.add_argument("--seed", type=int, default=7)
+    p.add_argument(
+        "--unassignable-every",
+        type=int,
+        default=UNASSIGNABLE_EVERY,
+        help="every N-th service's rotation members are not collaborators, so the fallback is assigned (0: none)",
+    )
     p.add_argument("--timeout", type=float, default=3600, help="kill a liver run after this many seconds")
     p.add_argument("--output", type=Path, default=HERE / "results.json")
     p.add_argument("--keep", action="store_true", help="keep the temp dir (config, liver output, server log)")
@@ -401,7 +462,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     try:
-        estate = build_estate(args.findings, args.repos, args.issues, args.seed)
+        estate = build_estate(args.findings, args.repos, args.issues, args.seed, args.unassignable_every)
     except ValueError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
@@ -436,30 +497,65 @@ def main(argv: list[str] | None = None) -> int:
     checks = [
         {"name": "first run: liver exit code", "expected": 0, "measured": first_run.exit_code},
         {"name": "steady state: liver exit code", "expected": 0, "measured": steady_run.exit_code},
-        {"name": "first run: issues opened", "expected": estate.issues_total, "measured": first_stats["state"]["issues_total"]},
+        {
+            "name": "first run: issues opened",
+            "expected": estate.issues_total,
+            "measured": first_stats["state"]["issues_total"],
+        },
         {"name": "first run: issues per repository as planned", "expected": True, "measured": by_repo_ok},
         {"name": "steady state: GitHub mutations", "expected": 0, "measured": steady["github"]["mutating"]},
-        {"name": "steady state: BatchUpdateFindings", "expected": 0, "measured": steady["securityhub"]["BatchUpdateFindings"]},
-        {"name": "steady state: issues unchanged", "expected": estate.issues_total, "measured": steady_stats["state"]["issues_total"]},
-        {"name": "fake server errors", "expected": 0, "measured": len(first["server_errors"]) + len(steady["server_errors"])},
+        {
+            "name": "steady state: BatchUpdateFindings",
+            "expected": 0,
+            "measured": steady["securityhub"]["BatchUpdateFindings"],
+        },
+        {
+            "name": "steady state: issues unchanged",
+            "expected": estate.issues_total,
+            "measured": steady_stats["state"]["issues_total"],
+        },
+        {
+            "name": "fake server errors",
+            "expected": 0,
+            "measured": len(first["server_errors"]) + len(steady["server_errors"]),
+        },
     ]
     for c in checks:
         c["ok"] = c["measured"] == c["expected"]
     steady_ratio = steady["ratios"]["github_requests"]
     goals = [
-        {"name": "steady-state GitHub requests / bound", "target": f"<= {GOAL_STEADY_RATIO}", "measured": steady_ratio,
-         "met": steady_ratio is not None and steady_ratio <= GOAL_STEADY_RATIO},
-        {"name": "peak RSS, first run (MB)", "target": f"< {GOAL_RSS_MB:.0f}", "measured": first_run.peak_rss_mb,
-         "met": first_run.peak_rss_mb < GOAL_RSS_MB},
-        {"name": "peak RSS, steady state (MB)", "target": f"< {GOAL_RSS_MB:.0f}", "measured": steady_run.peak_rss_mb,
-         "met": steady_run.peak_rss_mb < GOAL_RSS_MB},
-        {"name": "steady-state wall time (s)", "target": f"< {GOAL_STEADY_WALL_S:.0f}", "measured": steady_run.wall_s,
-         "met": steady_run.wall_s < GOAL_STEADY_WALL_S},
+        {
+            "name": "steady-state GitHub requests / bound",
+            "target": f"<= {GOAL_STEADY_RATIO}",
+            "measured": steady_ratio,
+            "met": steady_ratio is not None and steady_ratio <= GOAL_STEADY_RATIO,
+        },
+        {
+            "name": "peak RSS, first run (MB)",
+            "target": f"< {GOAL_RSS_MB:.0f}",
+            "measured": first_run.peak_rss_mb,
+            "met": first_run.peak_rss_mb < GOAL_RSS_MB,
+        },
+        {
+            "name": "peak RSS, steady state (MB)",
+            "target": f"< {GOAL_RSS_MB:.0f}",
+            "measured": steady_run.peak_rss_mb,
+            "met": steady_run.peak_rss_mb < GOAL_RSS_MB,
+        },
+        {
+            "name": "steady-state wall time (s)",
+            "target": f"< {GOAL_STEADY_WALL_S:.0f}",
+            "measured": steady_run.wall_s,
+            "met": steady_run.wall_s < GOAL_STEADY_WALL_S,
+        },
     ]
     results: dict[str, Any] = {
         "started": started.isoformat(timespec="seconds"),
+        "source": source_fingerprint(),
         "machine": {"python": platform.python_version(), "cpus": os.cpu_count(), "platform": platform.platform()},
-        "parameters": {k: getattr(args, k) for k in ("findings", "repos", "issues", "latency", "seed")},
+        "parameters": {
+            k: getattr(args, k) for k in ("findings", "repos", "issues", "latency", "seed", "unassignable_every")
+        },
         "estate": {
             "findings": estate.findings_total,
             "repos": estate.repos,

@@ -15,7 +15,7 @@ from liver_gh.errors import LiverError
 from liver_gh.explanations import Library
 from liver_gh.github import BudgetExhausted, GitHubTracker
 from liver_gh.paging import Pager
-from liver_gh.plan import PAGED_LABEL, Assign, Comment, EditBody, Label, OpenIssue, Page, Plan, SetState, Step
+from liver_gh.plan import PAGED_LABEL, Assign, Comment, EditBody, Label, OpenIssue, Page, Plan, SetState, Step, comment
 from liver_gh.render import render_issue
 from liver_gh.report import Entry, RunReport
 from liver_gh.securityhub import SecurityHub
@@ -141,10 +141,16 @@ def _run_step(
                 tracker.label(repo, n, name, add)
             case EditBody(repo, n, body):
                 tracker.edit_body(repo, n, body)
-            case Assign(repo, n, candidates, previous):
+            case Assign(repo, n, candidates, previous, service):
                 login, _ = _assignee(tracker, repo, candidates)
                 if login and login not in previous:
                     tracker.assign(repo, n, login, previous)
+                    before = ", ".join(previous) or "nobody"
+                    tracker.comment(
+                        repo,
+                        n,
+                        comment(f"On-call for {service} moved from {before} to @{login}, so this issue is now theirs."),
+                    )
             case Page():
                 _page(action, number, url or "", tracker, pager, report)
     for update in step.finding_updates:

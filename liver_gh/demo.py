@@ -16,14 +16,13 @@ from typing import Any
 
 import boto3
 import responses
-from github import Auth, Github
 
 from liver_gh.actions_output import write_outputs
 from liver_gh.config import load_config
 from liver_gh.explanations import Library
 from liver_gh.fakes.github import FakeGitHub
 from liver_gh.fakes.securityhub import FakeSecurityHub, InvalidFindingError
-from liver_gh.github import GitHubTracker, Pacer
+from liver_gh.github import GitHubTracker
 from liver_gh.securityhub import RETRIES, SecurityHub
 from liver_gh.sync import run_sync
 
@@ -132,17 +131,8 @@ def run_demo(echo: Callable[[str], None]) -> int:
 
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
         gh_fake.mount(rsps)
-        gh = Github(
-            auth=Auth.Token("demo-token"),
-            base_url=API,
-            per_page=100,
-            retry=None,
-            seconds_between_requests=None,
-            seconds_between_writes=None,
-            lazy=True,
-        )
         for run in (1, 2):
-            tracker = GitHubTracker(gh, Pacer(config.mutations_per_minute, config.mutations_per_hour))
+            tracker = GitHubTracker.connect("demo-token", API, config.mutations_per_minute, config.mutations_per_hour)
             hub = SecurityHub(client)
             before_gh, before_sh = len(gh_fake.requests_log), len(hub_fake.calls)
             report = run_sync(config, tracker=tracker, hub=hub, library=library, now=now, env={})

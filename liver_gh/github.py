@@ -127,7 +127,9 @@ class GitHubTracker:
     _teams: dict[tuple[str, str], bool] = field(default_factory=dict)
 
     @classmethod
-    def from_env(cls, token: str, base_url: str, per_minute: int = 80, per_hour: int = 500) -> GitHubTracker:
+    def connect(cls, token: str, base_url: str, per_minute: int = 80, per_hour: int = 500) -> GitHubTracker:
+        # PyGithub's own spacing (0.25 s per request, 1 s per write) is replaced by Pacer,
+        # which paces only mutations, and its retry by make_retry(), which never re-sends POST.
         gh = Github(
             auth=Auth.Token(token),
             base_url=base_url,

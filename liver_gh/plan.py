@@ -95,6 +95,7 @@ class Assign:
     number: int
     candidates: tuple[str, ...]  # the first one GitHub can assign wins
     previous: tuple[str, ...]
+    service: str
 
 
 @dataclass(frozen=True)
@@ -286,7 +287,8 @@ def latest_approval(
     labeled = [e for e in issue.events if e.event == "labeled" and e.label == label]
     if not labeled:
         return None
-    last = max(labeled, key=lambda e: e.created_at)
+    # GitHub's timestamps have whole seconds; events come oldest first, so ties go to the later one.
+    last = max(enumerate(labeled), key=lambda pair: (pair[1].created_at, pair[0]))[1]
     valid = last.actor.lower() in approvers
     return Approval(last.actor, last.created_at, valid, valid and now > last.created_at + timedelta(days=days))
 
@@ -465,13 +467,10 @@ def build_plan(world: World, config: Config) -> Plan:
                     "resolved",
                     f"{issue.ref}: the finding no longer exists in Security Hub; closed",
                     issue_actions=(
-                        Comment(
-                            issue.repo,
-                            issue.number,
-                            comment(
-                                "Security Hub no longer has this finding (it deletes findings some time after they stop "
-                                f"being updated), as of {_when(world.now)}. Closing as completed."
-                            ),
+                        _say(
+                            issue,
+                            "Security Hub no longer has this finding (it deletes findings some time after they stop "
+                            f"being updated), as of {_when(world.now)}. Closing as completed.",
                         ),
                         SetState(issue.repo, issue.number, "closed", "completed"),
                     ),
@@ -537,15 +536,12 @@ def _mismatch(plan: Plan, service: Service | None, issue: TrackedIssue, why: str
     if MISMATCH_LABEL not in issue.labels:
         actions = (
             Label(issue.repo, issue.number, MISMATCH_LABEL, add=True),
-            Comment(
-                issue.repo,
-                issue.number,
-                comment(
-                    f"liver will not act on this issue: {why}. Security Hub and this issue must "
-                    "agree on which finding it tracks, so that editing an issue cannot suppress a "
-                    "different finding. Ask the security team to restore the original issue body, "
-                    f"then remove the `{MISMATCH_LABEL}` label."
-                ),
+            _say(
+                issue,
+                f"liver will not act on this issue: {why}. Security Hub and this issue must "
+                "agree on which finding it tracks, so that editing an issue cannot suppress a "
+                "different finding. Ask the security team to restore the original issue body, "
+                f"then remove the `{MISMATCH_LABEL}` label.",
             ),
         )
     plan.steps.append(Step(name, "mismatch", summary, issue_actions=actions, issue_url=issue.url))
@@ -598,6 +594,23 @@ def _open_step(subject: Subject, members: list[Finding], world: World, config: C
     )
 
 
+def _unsuppress_inactive(members: Sequence[Finding], issue: TrackedIssue, key: str) -> list[UpdateFindings]:
+    """Without a valid approval nothing stays SUPPRESSED by liver; a resolved finding says RESOLVED."""
+    stale = [f for f in members if suppressed_by_liver(f) and not is_active(f)]
+    if not stale:
+        return []
+    text = note(f"The approval in {issue.url} is gone; Security Hub reports the finding resolved.")
+    return [UpdateFindings(refs(stale), Workflow.RESOLVED, text, key, issue.url)]
+
+
+def _say(issue: TrackedIssue, text: str) -> Comment:
+    return Comment(issue.repo, issue.number, comment(text))
+
+
+def _reopen(issue: TrackedIssue, text: str) -> list[IssueAction]:
+    return [SetState(issue.repo, issue.number, "open", "reopened"), _say(issue, text)]
+
+
 def _notify(members: Sequence[Finding], issue: TrackedIssue, key: str, text: str) -> UpdateFindings:
     return UpdateFindings(refs(members), Workflow.NOTIFIED, note(text), key, issue.url)
 
@@ -635,13 +648,10 @@ def _reconcile(subject: Subject, issue: TrackedIssue, world: World, config: Conf
     if label in issue.labels and approval is not None and not approval.valid:
         gh: list[IssueAction] = [
             Label(issue.repo, issue.number, label, add=False),
-            Comment(
-                issue.repo,
-                issue.number,
-                comment(
-                    f"The `{label}` label was added by {approval.actor}, who is not an approver, so it was removed and "
-                    f"the finding is unchanged. Only these may approve a suppression: {who_may}."
-                ),
+            _say(
+                issue,
+                f"The `{label}` label was added by {approval.actor}, who is not an approver, so it was removed and "
+                f"the finding is unchanged. Only these may approve a suppression: {who_may}.",
             ),
         ]
         if not issue.is_open:
@@ -667,14 +677,11 @@ def _reconcile(subject: Subject, issue: TrackedIssue, world: World, config: Conf
             gh = []
             if issue.is_open:
                 gh = [
-                    Comment(
-                        issue.repo,
-                        issue.number,
-                        comment(
-                            f"Approved by {approval.actor} on {_when(approval.at)}. The finding is now SUPPRESSED in "
-                            f"Security Hub until {approval.at + timedelta(days=config.approval.expires_after_days):%Y-%m-%d}, "
-                            "when the approval expires and this issue reopens for a fresh look."
-                        ),
+                    _say(
+                        issue,
+                        f"Approved by {approval.actor} on {_when(approval.at)}. The finding is now SUPPRESSED in "
+                        f"Security Hub until {approval.at + timedelta(days=config.approval.expires_after_days):%Y-%m-%d}, "
+                        "when the approval expires and this issue reopens for a fresh look.",
                     ),
                     SetState(issue.repo, issue.number, "closed", "not_planned"),
                 ]
@@ -690,22 +697,20 @@ def _reconcile(subject: Subject, issue: TrackedIssue, world: World, config: Conf
         if not issue.is_open:
             gh.append(SetState(issue.repo, issue.number, "open", "reopened"))
         gh.append(
-            Comment(
-                issue.repo,
-                issue.number,
-                comment(
-                    f"The approval by {approval.actor} from {approval.at:%Y-%m-%d} has expired after "
-                    f"{config.approval.expires_after_days} days, so the finding is back to NOTIFIED. "
-                    f"{_mention(world, service)}please fix it, or write a new justification and ask an approver to add `{label}` again."
-                ),
+            _say(
+                issue,
+                f"The approval by {approval.actor} from {approval.at:%Y-%m-%d} has expired after "
+                f"{config.approval.expires_after_days} days, so the finding is back to NOTIFIED. "
+                f"{_mention(world, service)}please fix it, or write a new justification and ask an approver to add `{label}` again.",
             )
         )
         back = [f for f in active if f.workflow is not Workflow.NOTIFIED]
+        updates = [_notify(back, issue, key, f"Approval expired; tracked again in {issue.url}")] if back else []
         return step(
             "expired",
             "approval expired; reopened",
             [*body_edit, *gh],
-            [_notify(back, issue, key, f"Approval expired; tracked again in {issue.url}")] if back else [],
+            updates + _unsuppress_inactive(members, issue, key),
         )
 
     # No valid approval from here on.
@@ -732,6 +737,9 @@ def _reconcile(subject: Subject, issue: TrackedIssue, world: World, config: Conf
                 else []
             )
             return step("resolved", f"resolved in Security Hub ({what}); closed", gh, sh)
+        withdrawn = _unsuppress_inactive(members, issue, key)
+        if withdrawn:
+            return step("resolved", "approval gone; the resolved finding is no longer SUPPRESSED", body_edit, withdrawn)
         return step("unchanged", "checklist updated", body_edit) if body_edit else None
 
     liver_suppressed = [f for f in active if suppressed_by_liver(f)]
@@ -741,12 +749,9 @@ def _reconcile(subject: Subject, issue: TrackedIssue, world: World, config: Conf
             n = person_suppressed[0].note
             said = f"“{n.text[:300]}” ({n.updated_by})" if n and n.text else "no note"
             gh = [
-                Comment(
-                    issue.repo,
-                    issue.number,
-                    comment(
-                        f"Someone suppressed this finding directly in Security Hub. Their note: {said}. Closing as not planned."
-                    ),
+                _say(
+                    issue,
+                    f"Someone suppressed this finding directly in Security Hub. Their note: {said}. Closing as not planned.",
                 ),
                 SetState(issue.repo, issue.number, "closed", "not_planned"),
             ]
@@ -757,13 +762,10 @@ def _reconcile(subject: Subject, issue: TrackedIssue, world: World, config: Conf
         if liver_suppressed:
             gh = [
                 *body_edit,
-                Comment(
-                    issue.repo,
-                    issue.number,
-                    comment(
-                        f"The approval was withdrawn (the `{label}` label is gone or the issue was reopened), so the finding is back to "
-                        f"NOTIFIED. {_mention(world, service)}please fix it, or explain again why no action is needed and ask an approver."
-                    ),
+                _say(
+                    issue,
+                    f"The approval was withdrawn (the `{label}` label is gone or the issue was reopened), so the finding is back to "
+                    f"NOTIFIED. {_mention(world, service)}please fix it, or explain again why no action is needed and ask an approver.",
                 ),
             ]
             return step(
@@ -788,14 +790,10 @@ def _reconcile(subject: Subject, issue: TrackedIssue, world: World, config: Conf
         f = recurred[0]
         gh = [
             *body_edit,
-            SetState(issue.repo, issue.number, "open", "reopened"),
-            Comment(
-                issue.repo,
-                issue.number,
-                comment(
-                    f"This came back: Security Hub reports {_status(f)} again as of {_when(f.updated_at)}. "
-                    f"{_mention(world, service)}please take another look."
-                ),
+            *_reopen(
+                issue,
+                f"This came back: Security Hub reports {_status(f)} again as of {_when(f.updated_at)}. "
+                f"{_mention(world, service)}please take another look.",
             ),
         ]
         return step(
@@ -809,14 +807,10 @@ def _reconcile(subject: Subject, issue: TrackedIssue, world: World, config: Conf
         if liver_suppressed:
             gh = [
                 *body_edit,
-                SetState(issue.repo, issue.number, "open", "reopened"),
-                Comment(
-                    issue.repo,
-                    issue.number,
-                    comment(
-                        f"The `{label}` label was removed, so the suppression is withdrawn and the finding is back to NOTIFIED. "
-                        f"{_mention(world, service)}please fix it or ask an approver again."
-                    ),
+                *_reopen(
+                    issue,
+                    f"The `{label}` label was removed, so the suppression is withdrawn and the finding is back to NOTIFIED. "
+                    f"{_mention(world, service)}please fix it or ask an approver again.",
                 ),
             ]
             return step(
@@ -829,14 +823,10 @@ def _reconcile(subject: Subject, issue: TrackedIssue, world: World, config: Conf
         if open_again:
             gh = [
                 *body_edit,
-                SetState(issue.repo, issue.number, "open", "reopened"),
-                Comment(
-                    issue.repo,
-                    issue.number,
-                    comment(
-                        "This issue was closed as not planned without an approval. Suppressing a finding needs an approver's "
-                        f"label: explain in a comment why no action is needed, then ask one of {who_may} to add `{label}`."
-                    ),
+                *_reopen(
+                    issue,
+                    "This issue was closed as not planned without an approval. Suppressing a finding needs an approver's "
+                    f"label: explain in a comment why no action is needed, then ask one of {who_may} to add `{label}`.",
                 ),
             ]
             return step("reopened", "closed as not planned without approval; reopened", gh)
@@ -856,14 +846,10 @@ def _reconcile(subject: Subject, issue: TrackedIssue, world: World, config: Conf
         f = still_failing[0]
         gh = [
             *body_edit,
-            SetState(issue.repo, issue.number, "open", "reopened"),
-            Comment(
-                issue.repo,
-                issue.number,
-                comment(
-                    f"The fix was not detected: Security Hub still reports {_status(f)} as of {_when(f.updated_at)}. "
-                    f"{_mention(world, service)}please check the fix (see 'How to verify' above)."
-                ),
+            *_reopen(
+                issue,
+                f"The fix was not detected: Security Hub still reports {_status(f)} as of {_when(f.updated_at)}. "
+                f"{_mention(world, service)}please check the fix (see 'How to verify' above).",
             ),
         ]
         return step(
@@ -951,21 +937,12 @@ def _upkeep(subject: Subject, issue: TrackedIssue, world: World, config: Config,
     oncall = world.oncall.get(service.name, Oncall(()))
     current = oncall.candidates[0] if oncall.candidates else None
 
-    # Hand-over: move the issue from a previous on-call person to the current one.
-    if service.reassign_on_handover and current and current not in issue.assignees:
+    # Hand-over: move the issue from a previous on-call person to the current one. If a
+    # fallback already holds it (the current person cannot be assigned), leave it there.
+    if service.reassign_on_handover and current and not set(issue.assignees) & set(oncall.candidates):
         team = oncall.team | set(oncall.candidates)
         if not issue.assignees or set(issue.assignees) <= team:
-            actions.append(Assign(issue.repo, issue.number, oncall.candidates, issue.assignees))
-            before = ", ".join(issue.assignees) or "nobody"
-            actions.append(
-                Comment(
-                    issue.repo,
-                    issue.number,
-                    comment(
-                        f"On-call for {service.name} moved from {before} to @{current}, so this issue is now theirs."
-                    ),
-                )
-            )
+            actions.append(Assign(issue.repo, issue.number, oncall.candidates, issue.assignees, service.name))
             kinds.append(f"reassigned to {current}")
 
     # Overdue: one label and one reminder, then at most one more every remind_every days.
@@ -979,13 +956,10 @@ def _upkeep(subject: Subject, issue: TrackedIssue, world: World, config: Config,
         people += [f"@{e}" for e in service.escalation]
         actions.append(Label(issue.repo, issue.number, OVERDUE_LABEL, add=True))
         actions.append(
-            Comment(
-                issue.repo,
-                issue.number,
-                comment(
-                    f"This {severity.name} finding was due on {due:%Y-%m-%d} and is still open. "
-                    f"{' '.join(people) + ': ' if people else ''}please fix it, or explain why no action is needed and ask an approver."
-                ),
+            _say(
+                issue,
+                f"This {severity.name} finding was due on {due:%Y-%m-%d} and is still open. "
+                f"{' '.join(people) + ': ' if people else ''}please fix it, or explain why no action is needed and ask an approver.",
             )
         )
         kinds.append(f"overdue since {due:%Y-%m-%d}")

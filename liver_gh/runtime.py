@@ -9,7 +9,7 @@ from typing import Any
 
 from liver_gh.config import Config
 from liver_gh.errors import ConfigError
-from liver_gh.github import GitHubTracker, Pacer, make_retry
+from liver_gh.github import GitHubTracker
 from liver_gh.securityhub import SecurityHub, make_client
 
 
@@ -40,7 +40,7 @@ def issue_from_event(path: Path) -> str | None:
 
 
 def _github(config: Config, env: Mapping[str, str]) -> GitHubTracker:
-    from github import Auth, Github, GithubIntegration
+    from github import Auth, GithubIntegration
 
     base = env.get("GITHUB_API_URL") or "https://api.github.com"
     token = env.get("GITHUB_TOKEN") or env.get("GH_TOKEN")
@@ -57,17 +57,7 @@ def _github(config: Config, env: Mapping[str, str]) -> GitHubTracker:
                 "GITHUB_TOKEN is not set; export a token with issues:write, or set LIVER_GITHUB_APP_ID and LIVER_GITHUB_APP_PRIVATE_KEY."
             ]
         )
-    gh = Github(
-        auth=Auth.Token(token),
-        base_url=base,
-        per_page=100,
-        retry=make_retry(),
-        seconds_between_requests=None,
-        seconds_between_writes=None,
-        lazy=True,
-        user_agent="liver-gh",
-    )
-    return GitHubTracker(gh, Pacer(config.mutations_per_minute, config.mutations_per_hour))
+    return GitHubTracker.connect(token, base, config.mutations_per_minute, config.mutations_per_hour)
 
 
 def build_adapters(config: Config, env: Mapping[str, str], github: bool = True) -> tuple[Any, SecurityHub]:

@@ -33,8 +33,13 @@ def scenario(env: Env) -> Callable[[], None]:
         control_finding("S3.2", resource_id="arn:aws:s3:::a", updated_at=ts(env.now), key="a"),
         control_finding("S3.3", resource_id="arn:aws:s3:::b", updated_at=ts(env.now), key="b"),
         *[
-            control_finding("EC2.8", resource_type="AwsEc2Instance", tags=asg, updated_at=ts(env.now),
-                            resource_id=f"arn:aws:ec2:us-east-1:111111111111:instance/i-{n}")
+            control_finding(
+                "EC2.8",
+                resource_type="AwsEc2Instance",
+                tags=asg,
+                updated_at=ts(env.now),
+                resource_id=f"arn:aws:ec2:us-east-1:111111111111:instance/i-{n}",
+            )
             for n in range(2)
         ],
     ]
@@ -51,8 +56,13 @@ def scenario(env: Env) -> Callable[[], None]:
 
 def state(env: Env) -> dict[str, Any]:
     issues = sorted(
-        (tuple(identity.keys_in(i["body"])), i["state"], i["state_reason"] or "",
-         tuple(sorted(lb["name"] for lb in i["labels"])), tuple(a["login"] for a in i["assignees"]))
+        (
+            tuple(identity.keys_in(i["body"])),
+            i["state"],
+            i["state_reason"] or "",
+            tuple(sorted(lb["name"] for lb in i["labels"])),
+            tuple(a["login"] for a in i["assignees"]),
+        )
         for i in env.issues()
     )
     findings = sorted(
@@ -150,7 +160,7 @@ def test_faults_converge_within_three_runs(fresh_env: Callable[[], Env]) -> None
         env = fresh_env()
         scenario(env)
 
-        def gh_fault(req: FakeRequest) -> FakeResponse | str | None:
+        def gh_fault(req: FakeRequest, rng: random.Random = rng) -> FakeResponse | str | None:
             roll = rng.random()
             if roll < 0.05:
                 return "after"  # the server did the work, the client saw a 502
@@ -166,7 +176,7 @@ def test_faults_converge_within_three_runs(fresh_env: Callable[[], Env]) -> None
             return None
 
         env.gh.fault = gh_fault  # type: ignore[assignment]
-        env.hub.fault = lambda op, params: "ThrottlingException" if rng.random() < 0.2 else None
+        env.hub.fault = lambda op, params, rng=rng: "ThrottlingException" if rng.random() < 0.2 else None
         for _ in range(3):
             env.sync()
             if state(env) == reference:
@@ -176,7 +186,9 @@ def test_faults_converge_within_three_runs(fresh_env: Callable[[], Env]) -> None
 
 
 def _limited(status: int, headers: dict[str, str]) -> FakeResponse:
-    body = b'{"message": "You have exceeded a secondary rate limit.", "documentation_url": "https://docs.github.com/rest"}'
+    body = (
+        b'{"message": "You have exceeded a secondary rate limit.", "documentation_url": "https://docs.github.com/rest"}'
+    )
     return FakeResponse(status, {"content-type": "application/json", **headers}, body)
 
 

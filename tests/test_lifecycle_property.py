@@ -109,11 +109,6 @@ def _parse(text: str | None) -> datetime | None:
 
 
 class Lifecycle(RuleBasedStateMachine):
-    # Known bugs in liver_gh/plan.py (see the xfail tests at the end). While they are
-    # unfixed the property test tolerates them; the regression tests turn both off.
-    tolerate_same_second_labels = True
-    tolerate_stale_suppression = True
-
     def __init__(self) -> None:
         super().__init__()
         self._stack = ExitStack()
@@ -291,7 +286,7 @@ class Lifecycle(RuleBasedStateMachine):
 
             # 2. SUPPRESSED only through a valid approval or a person in Security Hub.
             live = f["RecordState"] == "ACTIVE" and f["Compliance"]["Status"] == "FAILED"
-            if workflow == "SUPPRESSED" and (live or not self.tolerate_stale_suppression):
+            if workflow == "SUPPRESSED":
                 by_person = note.get("UpdatedBy") != "liver" and fid in self.person_suppressed
                 assert by_person or (linked is not None and self.approved(linked["number"])), (
                     f"{fid} is SUPPRESSED without a current approver's label on its issue: "
@@ -330,9 +325,6 @@ class Lifecycle(RuleBasedStateMachine):
         if not labeled or not self.labelled(number):
             return False
         _, actor, at = labeled[-1]
-        if self.tolerate_same_second_labels:
-            # liver takes max() by created_at, which keeps the *first* of events in one second.
-            _, actor, at = max(labeled, key=lambda e: e[2])
         moment = _parse(at)
         assert moment is not None
         return actor.lower() in APPROVERS and self.env.now <= moment + EXPIRY
@@ -345,3 +337,28 @@ Lifecycle.TestCase.settings = settings(
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 TestLifecycleProperty = Lifecycle.TestCase
+
+
+# ---------------------------------------------------------------- regressions found by the machine above
+
+
+def test_relabel_by_non_approver_in_the_same_second_is_no_approval() -> None:
+    state = Lifecycle()
+    try:
+        state.open_issues(n=1)
+        state.label(i=0, actor="cto")  # suppressed, closed as not planned
+        state.unlabel(i=0, actor="cto")  # withdrawn: reopened, NOTIFIED
+        state.label(i=0, actor="bob")  # same second: must be rejected, not taken for cto's
+    finally:
+        state.teardown()
+
+
+def test_withdrawn_approval_unsuppresses_an_archived_finding() -> None:
+    state = Lifecycle()
+    try:
+        state.open_issues(n=1)
+        state.label(i=0, actor="cto")  # suppressed, closed as not planned
+        state.record_state(i=0, state="ARCHIVED", later=False)
+        state.unlabel(i=0, actor="cto")  # withdrawn: the finding must leave SUPPRESSED
+    finally:
+        state.teardown()

@@ -266,7 +266,9 @@ def test_shards_partition_services_deterministically(env: Env) -> None:
     seed(
         env,
         critical(env),
-        control_finding("S3.2", account="333333333333", resource_id="arn:aws:s3:::search-bucket", updated_at=ts(env.now)),
+        control_finding(
+            "S3.2", account="333333333333", resource_id="arn:aws:s3:::search-bucket", updated_at=ts(env.now)
+        ),
     )
     env.sync("--shard", "1/2")
     env.sync("--shard", "2/2")
@@ -279,7 +281,9 @@ def test_per_repo_mode_handles_only_its_service(env: Env) -> None:
     seed(
         env,
         critical(env),
-        control_finding("S3.2", account="333333333333", resource_id="arn:aws:s3:::search-bucket", updated_at=ts(env.now)),
+        control_finding(
+            "S3.2", account="333333333333", resource_id="arn:aws:s3:::search-bucket", updated_at=ts(env.now)
+        ),
     )
     result = env.liver("sync", "--per-repo", env={"GITHUB_REPOSITORY": "acme/search"})
     assert result.exit_code == 0, result.output
