@@ -156,3 +156,14 @@ def test_action_runs_the_demo(tmp_path: Path) -> None:
     if not outputs:
         pytest.xfail("`liver demo` does not write $GITHUB_OUTPUT yet (demo.py never calls actions_output.emit)")
     assert set(outputs) >= set(action["outputs"]), outputs
+
+
+def test_readme_shows_the_real_sync_help() -> None:
+    from click.testing import CliRunner
+
+    from liver_gh.cli import main
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    block = readme.split("$ liver sync --help\n", 1)[1].split("```", 1)[0]
+    real = CliRunner().invoke(main, ["sync", "--help"], prog_name="liver", terminal_width=80).output
+    assert block.strip() == real.strip(), "update the README's `liver sync --help` block"
