@@ -52,7 +52,8 @@ def finish(report: RunReport) -> None:
     sys.exit(EXIT_FAILURES if report.failures else EXIT_OK)
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+# A fixed width keeps --help identical everywhere (the README shows it verbatim).
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "terminal_width": 100, "max_content_width": 100})
 @click.version_option(package_name="liver-gh")
 def main() -> None:
     """liver: turn Security Hub findings into GitHub issues their owners act on."""
