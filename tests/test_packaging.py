@@ -165,5 +165,5 @@ def test_readme_shows_the_real_sync_help() -> None:
 
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
     block = readme.split("$ liver sync --help\n", 1)[1].split("```", 1)[0]
-    real = CliRunner().invoke(main, ["sync", "--help"], prog_name="liver", terminal_width=80).output
+    real = CliRunner().invoke(main, ["sync", "--help"], prog_name="liver").output
     assert block.strip() == real.strip(), "update the README's `liver sync --help` block"
