@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -109,6 +110,13 @@ class Env:
 
 @pytest.fixture
 def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Env]:
+    with build_env(tmp_path, monkeypatch) as built:
+        yield built
+
+
+@contextmanager
+def build_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Env]:
+    """Both fakes wired to the real CLI; also used where one test needs several environments."""
     clock = [NOW]
     hub = FakeSecurityHub(region="us-east-1", account="000000000000", now=lambda: clock[0])
     gh = FakeGitHub(API)

@@ -128,10 +128,7 @@ def fresh_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.Monk
     stack = contextlib.ExitStack()
 
     def make() -> Env:
-        gen = conftest.env.__wrapped__(tmp_path_factory.mktemp("crash"), monkeypatch)  # type: ignore[attr-defined]
-        env = next(gen)
-        stack.callback(lambda: next(gen, None))
-        return env
+        return stack.enter_context(conftest.build_env(tmp_path_factory.mktemp("crash"), monkeypatch))
 
     yield make  # type: ignore[misc]
     stack.close()

@@ -29,18 +29,13 @@ from typing import Any
 
 import boto3
 import pytest
-import responses
-from click.testing import CliRunner
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, rule
 
 from liver_gh import identity
 from liver_gh.explanations import Library
-from liver_gh.fakes.github import FakeGitHub
-from liver_gh.fakes.securityhub import FakeSecurityHub
-from liver_gh.securityhub import RETRIES
-from tests.conftest import API, BASE_CONFIG, NOW, TOKEN, Env, ts
+from tests.conftest import Env, build_env, ts
 from tests.factories import control_finding
 
 REPO = "acme/payments"
@@ -64,44 +59,11 @@ def lifecycle_env() -> Iterator[Env]:
         tempfile.TemporaryDirectory() as tmp,
         pytest.MonkeyPatch.context() as monkeypatch,
     ):
-        tmp_path = Path(tmp)
-        clock = [NOW]
-        hub = FakeSecurityHub(region="us-east-1", account="000000000000", now=lambda: clock[0])
-        gh = FakeGitHub(API)
-        gh.now = lambda: clock[0]
-        for login in ("alice", "bob", "carol", "cto", "mallory", "lead"):
-            gh.add_user(login, token=f"{login}-token")
-        gh.add_user("liver-bot", token=TOKEN)
-        gh.add_repo("acme/payments", collaborators=["alice", "bob", "cto", "mallory", "liver-bot"])
-        gh.add_repo("acme/search", collaborators=["carol", "liver-bot"])
-        gh.add_team("acme/security-leads", members=["lead"])
-
-        def client(region: str | None) -> Any:
-            c = boto3.client(
-                "securityhub",
-                region_name=region or "us-east-1",
-                config=RETRIES,
-                aws_access_key_id="testing",
-                aws_secret_access_key="testing",
-            )
-            hub.attach(c)
-            return c
-
-        monkeypatch.setattr("liver_gh.runtime.make_client", client)
-        for k in ("GITHUB_ACTIONS", "GITHUB_STEP_SUMMARY", "GITHUB_OUTPUT", "GITHUB_EVENT_PATH", "GITHUB_REPOSITORY"):
-            monkeypatch.delenv(k, raising=False)
-        monkeypatch.setenv("GITHUB_TOKEN", TOKEN)
-        monkeypatch.setenv("GITHUB_API_URL", API)
-        monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-        monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
         # Not in the fixture, for speed only: parse the read-only template library once per
         # process instead of on every sync (it dominates a sync's run time).
         monkeypatch.setattr(Library, "load", classmethod(lambda cls, extra_dir=None: _library(extra_dir)))
-        config = tmp_path / "liver.yml"
-        config.write_text(BASE_CONFIG, encoding="utf-8")
-        with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
-            gh.mount(rsps)
-            yield Env(gh, hub, config, clock, CliRunner(), rsps)
+        with build_env(Path(tmp), monkeypatch) as env:
+            yield env
 
 
 def _parse(text: str | None) -> datetime | None:
