@@ -85,8 +85,13 @@ class BenchService:
 
     @property
     def stranger(self) -> bool:
-        """Whether its rotation members cannot be assigned (liver falls back to the lead)."""
+        """Whether its rotation members cannot be assigned (liver tries the lead next)."""
         return self.rotation[0] not in self.collaborators
+
+    @property
+    def orphan(self) -> bool:
+        """Whether nobody on call can be assigned (liver opens its issues unassigned)."""
+        return self.fallback not in self.collaborators
 
 
 @dataclass(frozen=True)
@@ -113,6 +118,7 @@ class Estate:
     issues_total: int
     seed: int
     unassignable_every: int = UNASSIGNABLE_EVERY
+    orphan_every: int = 0
     services: list[BenchService] = field(default_factory=list)
     findings: list[FindingSpec] = field(default_factory=list)
     issues_by_repo: dict[str, int] = field(default_factory=dict)  # issues liver must open
@@ -212,22 +218,34 @@ class _Builder:
 
 
 def build_estate(
-    findings: int, repos: int, issues: int, seed: int = 7, unassignable_every: int = UNASSIGNABLE_EVERY
+    findings: int,
+    repos: int,
+    issues: int,
+    seed: int = 7,
+    unassignable_every: int = UNASSIGNABLE_EVERY,
+    orphan_every: int = 0,
 ) -> Estate:
     """The estate for these sizes; raises ValueError when they cannot be met together.
 
     In every ``unassignable_every``-th service (0: none) the rotation members are not
-    collaborators, so liver assigns the fallback (the team lead) and says why.
+    collaborators, so liver assigns the fallback (the team lead) and says why; in every
+    ``orphan_every``-th service (0: none) nobody on call is, so issues stay unassigned.
     """
     if repos < 1 or issues < 0 or findings < 1:
         raise ValueError("--repos and --findings must be at least 1 and --issues at least 0.")
     rng = random.Random(seed)
-    estate = Estate(findings, repos, issues, seed, unassignable_every)
+    estate = Estate(findings, repos, issues, seed, unassignable_every, orphan_every)
     for i in range(repos):
         leads = f"lead{i // LEAD_EVERY:03d}"
         rotation = (f"dev{i:03d}a", f"dev{i:03d}b")
         stranger = unassignable_every > 0 and i % unassignable_every == unassignable_every - 1
-        collaborators = (leads, BOT_LOGIN) if stranger else (*rotation, leads, BOT_LOGIN)
+        orphan = orphan_every > 0 and i % orphan_every == orphan_every - 1
+        if orphan:
+            collaborators: tuple[str, ...] = (BOT_LOGIN,)
+        elif stranger:
+            collaborators = (leads, BOT_LOGIN)
+        else:
+            collaborators = (*rotation, leads, BOT_LOGIN)
         estate.services.append(
             BenchService(
                 index=i,

@@ -207,6 +207,7 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--latency", type=float, default=0.0)
     parser.add_argument("--unassignable-every", type=int, default=10)
+    parser.add_argument("--orphan-every", type=int, default=0)
     args = parser.parse_args()
 
     # FakeSecurityHub.serve's handler writes headers and body as two segments with Nagle
@@ -216,7 +217,7 @@ def main() -> int:
     BaseHTTPRequestHandler.disable_nagle_algorithm = True
 
     started = time.perf_counter()
-    estate = build_estate(args.findings, args.repos, args.issues, args.seed, args.unassignable_every)
+    estate = build_estate(args.findings, args.repos, args.issues, args.seed, args.unassignable_every, args.orphan_every)
     hub = load_securityhub(estate, datetime.now(UTC))
     gh = load_github(estate)
     stats = Stats(estate, gh, hub)

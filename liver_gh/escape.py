@@ -66,3 +66,14 @@ def code_span(value: object, limit: int = 300) -> str:
     # Inline code cannot be closed by a value without backticks; replace them visibly.
     text = text.replace("`", "\u02cb")
     return f"`{text}`" if text else "` `"
+
+
+def plain_title(value: object, limit: int = 256) -> str:
+    """An issue title: one line, no control characters, no mention, within GitHub's limit.
+
+    Titles are shown as plain text, but '@' and '#' are still neutralised so a title can
+    never read as a mention or a reference to another issue.
+    """
+    text = " ".join(_CONTROL.sub("", str(value)).split())
+    text = text.replace("@", "\uff20").replace("#", "\uff03")
+    return truncate(text, limit)

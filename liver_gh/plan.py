@@ -14,6 +14,7 @@ from datetime import date, datetime, timedelta
 
 from liver_gh import identity
 from liver_gh.config import Config, Service
+from liver_gh.escape import plain_title
 from liver_gh.models import Finding, IssueComment, RecordState, Severity, TrackedIssue, Workflow
 from liver_gh.paging import PageSpec
 
@@ -557,6 +558,7 @@ def _open_step(subject: Subject, members: list[Finding], world: World, config: C
         title = f"[{first.control_id}] {first.title}"
     else:
         title = first.title
+    title = plain_title(title)
     sev = severity_of(members)
     open_issue = OpenIssue(
         service=service.name,

@@ -174,6 +174,7 @@ def test_untrusted_text_cannot_mention_or_forge_the_marker(env: Env) -> None:
     outside_code = re.sub(r"```.*?```|`[^`]*`", "", body, flags=re.DOTALL)
     assert re.findall(r"(?<![\w])@[\w-]+", outside_code) == ["@bob"]  # only the on-call person is mentioned
     assert "@acme/everyone" not in outside_code
+    assert "@" not in issue["title"] and "\n" not in issue["title"]
     assert "![x](" not in body
     assert "$(curl evil)" not in body.split("## How to fix", 1)[1].split("<details>")[0]
     assert len(body) < 65_536
