@@ -91,14 +91,15 @@ def apply_plan(
             _describe(step, config, library, report, now)
             continue
         try:
-            url = _run_step(step, config, library, tracker, hub, report, now, pager)
+            url, acted = _run_step(step, config, library, tracker, hub, report, now, pager)
         except BudgetExhausted as e:
             report.stopped_early = f"{e}; the rest is left for the next run."
             break
         except LiverError as e:
             report.failures.append(f"{step.summary}: {e}")
             continue
-        report.entries.append(Entry(step.service, step.kind, step.summary, url))
+        if acted:
+            report.entries.append(Entry(step.service, step.kind, step.summary, url))
 
 
 def _describe(step: Step, config: Config, library: Library, report: RunReport, now: datetime) -> None:
@@ -118,9 +119,10 @@ def _run_step(
     report: RunReport,
     now: datetime,
     pager: Pager | None,
-) -> str | None:
+) -> tuple[str | None, bool]:
     url = step.issue_url
     number: int | None = None
+    assigned = False
     op = step.open_issue
     if op is not None:
         tracker.ensure_labels(op.repo, op.labels)
@@ -128,7 +130,8 @@ def _run_step(
         body = body_for(op, config, library, now, assignee, notes)
         issue = tracker.create_issue(op.repo, op.key, op.title, body, list(op.labels), [assignee] if assignee else [])
         url, number = issue.url, issue.number
-        report.rendered.append((op.repo, op.title, body))
+        if report.keep_rendered:
+            report.rendered.append((op.repo, op.title, body))
         if assignee is None or notes:
             report.warnings.append(f"{issue.ref}: " + " ".join(notes))
     for action in step.issue_actions:
@@ -144,6 +147,7 @@ def _run_step(
             case Assign(repo, n, candidates, previous, service):
                 login, _ = _assignee(tracker, repo, candidates)
                 if login and login not in previous:
+                    assigned = True
                     tracker.assign(repo, n, login, previous)
                     before = ", ".join(previous) or "nobody"
                     tracker.comment(
@@ -166,7 +170,10 @@ def _run_step(
             },
         )
         report.failures.extend(f"Security Hub update for {link}: {f}" for f in result.failed)
-    return url
+    # A hand-over that found nobody assignable did nothing worth reporting.
+    acted = op is not None or bool(step.finding_updates) or assigned
+    acted = acted or any(not isinstance(a, Assign) for a in step.issue_actions)
+    return url, acted
 
 
 def _page(

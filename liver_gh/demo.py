@@ -135,7 +135,7 @@ def run_demo(echo: Callable[[str], None]) -> int:
             tracker = GitHubTracker.connect("demo-token", API, config.mutations_per_minute, config.mutations_per_hour)
             hub = SecurityHub(client)
             before_gh, before_sh = len(gh_fake.requests_log), len(hub_fake.calls)
-            report = run_sync(config, tracker=tracker, hub=hub, library=library, now=now, env={})
+            report = run_sync(config, tracker=tracker, hub=hub, library=library, now=now, env={}, keep_rendered=True)
             gh_calls = gh_fake.requests_log[before_gh:]
             sh_calls = hub_fake.calls[before_sh:]
             mutations = [c for c in gh_calls if c[0] not in ("GET", "HEAD")]

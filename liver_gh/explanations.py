@@ -173,6 +173,7 @@ class Library:
     def __init__(self, explanations: dict[str, Explanation]) -> None:
         self._by_key = explanations
         self._env = _env()
+        self._compiled: dict[str, jinja2.Template] = {}  # compiling costs more than rendering
 
     @classmethod
     def load(cls, extra_dir: Path | None = None) -> Library:
@@ -204,4 +205,7 @@ class Library:
         return [e for k, e in sorted(self._by_key.items()) if e.kind == "control"]
 
     def render(self, explanation: Explanation, context: dict[str, Any]) -> str:
-        return self._env.from_string(explanation.body).render(**context)
+        template = self._compiled.get(explanation.key)
+        if template is None:
+            template = self._compiled[explanation.key] = self._env.from_string(explanation.body)
+        return template.render(**context)

@@ -23,6 +23,7 @@ class RunReport:
     warnings: list[str] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
     rendered: list[tuple[str, str, str]] = field(default_factory=list)  # repo, title, body (demo, dry run)
+    keep_rendered: bool = False  # bodies of opened issues are kept only for the demo
     stopped_early: str | None = None
 
     def count(self, kind: str) -> int:

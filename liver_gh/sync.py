@@ -126,8 +126,9 @@ def run_sync(
     dry_run: bool = False,
     scope: Scope = Scope(),
     issue_ref: str | None = None,
+    keep_rendered: bool = False,
 ) -> RunReport:
-    report = RunReport(dry_run=dry_run)
+    report = RunReport(dry_run=dry_run, keep_rendered=keep_rendered)
     services = scope.select(config.services)
     if scope.partial and not services:
         report.warnings.append(f"No configured service matches {scope.repo or scope.shard}; nothing to do.")

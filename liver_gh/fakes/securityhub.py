@@ -1220,6 +1220,10 @@ class FakeSecurityHub:
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
+            # One packet per response and no Nagle delay: otherwise each reply waits ~40 ms
+            # for the client's ACK, which would swamp the benchmark's injected latency.
+            disable_nagle_algorithm = True
+            wbufsize = -1
             protocol_version = "HTTP/1.1"  # keep-alive, like botocore's connection pool
 
             def _serve(self) -> None:
