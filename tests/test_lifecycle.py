@@ -257,3 +257,40 @@ def test_one_issue_mode_ignores_non_liver_issues(env: Env, tmp_path) -> None:  #
     result = env.sync("--event", str(event))
     assert result.exit_code == 0 and "not about a liver issue" in result.output
     assert env.gh.requests_log[mark:] == []
+
+
+def _real_payloads() -> list[dict]:  # type: ignore[type-arg]
+    import json
+    from pathlib import Path
+
+    path = Path(__file__).parent / "data" / "github" / "webhook-issues.json"  # from @octokit/webhooks-examples
+    return list(json.loads(path.read_text(encoding="utf-8")))
+
+
+def test_real_webhook_payloads_of_other_issues_do_nothing(env: Env, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    for i, payload in enumerate(_real_payloads()):
+        event = tmp_path / f"event-{i}.json"
+        event.write_text(json.dumps(payload))
+        mark = len(env.gh.requests_log)
+        result = env.sync("--event", str(event))
+        assert result.exit_code == 0 and "not about a liver issue" in result.output
+        assert env.gh.requests_log[mark:] == []
+
+
+def test_real_labeled_payload_for_a_liver_issue_applies_the_approval(env: Env, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import json
+
+    fid, n = opened(env)
+    env.gh.label_issue(REPO, n, LABEL, actor="cto")
+    payload = next(p for p in _real_payloads() if p["action"] == "labeled")
+    payload["repository"]["full_name"] = REPO
+    payload["issue"]["number"] = n
+    payload["issue"]["labels"] = [*payload["issue"]["labels"], {"name": "liver"}, {"name": LABEL}]
+    event = tmp_path / "event.json"
+    event.write_text(json.dumps(payload))
+    result = env.liver("sync", "--issue-event", env={"GITHUB_EVENT_PATH": str(event)})
+    assert result.exit_code == 0, result.output
+    assert workflow(env, fid) == "SUPPRESSED"
+    assert issue(env, n)["state"] == "closed"
