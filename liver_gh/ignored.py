@@ -7,6 +7,7 @@ why; the Markdown form is fit for an Actions job summary.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
@@ -93,32 +94,29 @@ def to_markdown(report: IgnoredReport) -> str:
         f"**{len(report.honoured)}** ignored, **{len(report.not_honoured)}** tag(s) not honoured.",
         "",
     ]
-    for service, rows in _by_service(report.honoured).items():
+    lines += _tables(
+        report.honoured, "ignored", "days left", lambda r: str(r.days_left if r.days_left is not None else "-")
+    )
+    if report.not_honoured:
+        lines += ["## Tags that are not honoured", ""]
+        lines += _tables(report.not_honoured, "not honoured", "why not", lambda r: md_inline(r.problem or ""))
+    return "\n".join(lines)
+
+
+def _tables(rows: list[IgnoredRow], what: str, last: str, cell: Callable[[IgnoredRow], str]) -> list[str]:
+    """One Markdown table per service; the last column differs between the two lists."""
+    lines: list[str] = []
+    for service, group in _by_service(rows).items():
         lines += [
-            f"### {md_inline(service)} ({len(rows)} ignored)",
+            f"### {md_inline(service)} ({len(group)} {what})",
             "",
-            "| environment | account | resource | control | severity | reason | days left |",
+            f"| environment | account | resource | control | severity | reason | {last} |",
             "|---|---|---|---|---|---|---|",
         ]
         lines += [
             f"| {md_inline(r.environment)} | {code_span(r.account)} | {code_span(r.resource)} | {code_span(r.control)} | "
-            f"{r.severity} | {md_inline(r.reason, 200)} | {r.days_left if r.days_left is not None else '-'} |"
-            for r in rows
+            f"{r.severity} | {md_inline(r.reason or '(empty)', 200)} | {cell(r)} |"
+            for r in group
         ]
         lines.append("")
-    if report.not_honoured:
-        lines += ["## Tags that are not honoured", ""]
-        for service, rows in _by_service(report.not_honoured).items():
-            lines += [
-                f"### {md_inline(service)} ({len(rows)})",
-                "",
-                "| environment | account | resource | control | severity | reason | why not |",
-                "|---|---|---|---|---|---|---|",
-            ]
-            lines += [
-                f"| {md_inline(r.environment)} | {code_span(r.account)} | {code_span(r.resource)} | {code_span(r.control)} | "
-                f"{r.severity} | {md_inline(r.reason or '(empty)', 200)} | {md_inline(r.problem or '')} |"
-                for r in rows
-            ]
-            lines.append("")
-    return "\n".join(lines)
+    return lines

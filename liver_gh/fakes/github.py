@@ -1456,32 +1456,27 @@ class FakeGitHub:
         return comment
 
     @staticmethod
-    def _label_names(value: Any, doc: str) -> list[str]:
+    def _names(value: Any, doc: str, field: str, key: str) -> list[str]:
+        """A list of strings or of objects carrying ``key`` (labels by name, users by login)."""
         if not isinstance(value, list):
-            raise _bad_input(doc, f"For 'properties/labels', {value!r} is not an array.")
+            raise _bad_input(doc, f"For 'properties/{field}', {value!r} is not an array.")
         names = []
         for item in value:
-            if isinstance(item, dict) and isinstance(item.get("name"), str):
-                names.append(item["name"])
+            if isinstance(item, dict) and isinstance(item.get(key), str):
+                names.append(item[key])
             elif isinstance(item, str):
                 names.append(item)
             else:
                 raise _bad_input(doc, f"For 'items', {item!r} is not a string.")
         return names
 
-    @staticmethod
-    def _logins(value: Any, doc: str) -> list[str]:
-        if not isinstance(value, list):
-            raise _bad_input(doc, f"For 'properties/assignees', {value!r} is not an array.")
-        out = []
-        for item in value:
-            if isinstance(item, dict) and isinstance(item.get("login"), str):
-                out.append(item["login"])
-            elif isinstance(item, str):
-                out.append(item)
-            else:
-                raise _bad_input(doc, f"For 'items', {item!r} is not a string.")
-        return out
+    @classmethod
+    def _label_names(cls, value: Any, doc: str) -> list[str]:
+        return cls._names(value, doc, "labels", "name")
+
+    @classmethod
+    def _logins(cls, value: Any, doc: str) -> list[str]:
+        return cls._names(value, doc, "assignees", "login")
 
     # -- handlers: meta ---------------------------------------------------------------
 
