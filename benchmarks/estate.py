@@ -173,7 +173,7 @@ class Estate:
 
 
 def _catalogue() -> dict[str, dict[str, str]]:
-    from liver_gh.demo_findings import control_catalogue
+    from liver_fakes.findings import control_catalogue
 
     return control_catalogue()
 

@@ -32,9 +32,9 @@ from typing import Any, TypeVar
 
 from estate import BOT_LOGIN, BOT_TOKEN, Estate, build_estate
 
-from liver_gh.demo_findings import control_finding
-from liver_gh.fakes.github import FakeGitHub
-from liver_gh.fakes.securityhub import FakeSecurityHub, _compile_filters
+from liver_fakes.findings import control_finding
+from liver_fakes.github import FakeGitHub
+from liver_fakes.securityhub import FakeSecurityHub, _compile_filters
 from liver_gh.models import Severity
 from liver_gh.securityhub import new_findings_filter, tracked_filter
 

@@ -1,202 +1,203 @@
-"""Carry out a plan through the adapters, in a crash-safe order.
+"""Carry out a plan through the ports, in a crash-safe order, and report honestly.
 
 For each step GitHub changes first, then Security Hub: if the run dies in between, the
-next run reads GitHub's new state and the rules finish the Security Hub part. One failed
-step is reported and the rest of the plan still runs.
+next run reads GitHub's new state and the rules finish the Security Hub part. A failed
+step is reported with what failed and the rest of the plan still runs; a repository that
+cannot be used is skipped for the rest of the run; a rate limit past its cap stops the
+run cleanly and lists what was not done.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
-from liver_gh import identity
-from liver_gh.config import Config
-from liver_gh.errors import LiverError
-from liver_gh.explanations import Library
-from liver_gh.github import BudgetExhausted, GitHubTracker
-from liver_gh.paging import Pager
-from liver_gh.plan import PAGED_LABEL, Assign, Comment, EditBody, Label, OpenIssue, Page, Plan, SetState, Step, comment
-from liver_gh.render import render_issue
-from liver_gh.report import Entry, RunReport
-from liver_gh.securityhub import SecurityHub
+from liver_gh.actions import (
+    AddLabel,
+    Assign,
+    Comment,
+    EditBody,
+    IssueAction,
+    IssueRef,
+    Page,
+    PageAction,
+    RemoveLabel,
+    SetState,
+    Step,
+    Target,
+    ThisIssue,
+    UpdateFindings,
+)
+from liver_gh.errors import LiverError, OncallError, RepoUnavailable, StopRun
+from liver_gh.ports import FindingSource, FindingUpdate, IssueTracker, NewIssue, Pager
+from liver_gh.report.run import Entry, RunReport, Status
+from liver_gh.rules.identity import UDF_APPROVAL, UDF_ISSUE, UDF_KEY, UDF_TRACKED
+from liver_gh.rules.upkeep import PAGED_LABEL
 
-
-def _assignee(
-    tracker: GitHubTracker | None, repo: str, candidates: tuple[str, ...], notes_in: tuple[str, ...] = ()
-) -> tuple[str | None, list[str]]:
-    """The first candidate GitHub can assign, with sentences explaining any fallback."""
-    notes = list(notes_in)
-    if not candidates:
-        return None, [*notes, "No on-call person is configured for this service, so the issue is unassigned."]
-    for i, login in enumerate(candidates):
-        if tracker is None or tracker.can_assign(repo, login):
-            if i > 0:
-                notes.append(f"{', '.join(candidates[:i])} cannot be assigned in {repo}; assigned {login} instead.")
-            return login, notes
-    return None, [
-        *notes,
-        f"None of {', '.join(candidates)} can be assigned in {repo} (not collaborators?), so the issue is "
-        "unassigned. Give them access or fix the on-call configuration.",
-    ]
+Progress = Callable[[str, list[Entry]], None]
 
 
-def body_for(
-    op: OpenIssue, config: Config, library: Library, now: datetime, assignee: str | None, notes: list[str]
-) -> str:
-    service = next(s for s in config.services if s.name == op.service)
-    due = now + timedelta(days=service.sla_days.get(op.severity, 30))
-    grouped = None
-    if op.key.startswith("g-") or op.key.startswith("c-"):
-        grouped = (
-            op.title.rsplit(" in ", 1)[-1].rstrip(")")
-            if op.key.startswith("g-")
-            else f"control {op.findings[0].control_id}"
-        )
-    return render_issue(
-        library,
-        op.findings,
-        service=op.service,
-        environment=op.environment,
-        key=op.key,
-        assignee=assignee,
-        assignee_notes=notes,
-        due=due,
-        approval_label=config.approval.label,
-        approvers=config.approval.approvers,
-        grouped=grouped,
-        now=now,
-        ignore_notes=op.ignore_notes,
-    )
+@dataclass
+class _Run:
+    tracker: IssueTracker
+    hub: FindingSource
+    pager: Pager | None
+    report: RunReport
+    opened: IssueRef | None = None
+    errors: list[str] = field(default_factory=list)
+
+    def resolve(self, target: Target) -> IssueRef:
+        if isinstance(target, ThisIssue):
+            if self.opened is None:
+                raise LiverError("an action refers to the issue of its step, which was not opened")
+            return self.opened
+        return target
 
 
 def apply_plan(
-    plan: Plan,
+    steps: list[Step],
     *,
-    config: Config,
-    library: Library,
-    tracker: GitHubTracker | None,
-    hub: SecurityHub | None,
-    report: RunReport,
-    now: datetime,
-    pager: Pager | None = None,
-) -> None:
-    """Execute every step; with no tracker/hub (dry run) only describe and render."""
-    report.findings_seen += plan.seen
-    report.skipped.update(plan.skipped)
-    report.warnings.extend(plan.warnings)
-    for step in plan.steps:
-        if step.kind == "unchanged" and not step.issue_actions:
-            continue
-        if tracker is None or hub is None:
-            _describe(step, config, library, report, now)
-            continue
-        try:
-            url, acted = _run_step(step, config, library, tracker, hub, report, now, pager)
-        except BudgetExhausted as e:
-            report.stopped_early = f"{e}; the rest is left for the next run."
-            break
-        except LiverError as e:
-            report.failures.append(f"{step.summary}: {e}")
-            continue
-        if acted:
-            report.entries.append(Entry(step.service, step.kind, step.summary, url))
-
-
-def _describe(step: Step, config: Config, library: Library, report: RunReport, now: datetime) -> None:
-    op = step.open_issue
-    if op is not None:
-        assignee, notes = _assignee(None, op.repo, op.candidates, op.oncall_notes)
-        report.rendered.append((op.repo, op.title, body_for(op, config, library, now, assignee, notes)))
-    report.entries.append(Entry(step.service, step.kind, step.summary, step.issue_url))
-
-
-def _run_step(
-    step: Step,
-    config: Config,
-    library: Library,
-    tracker: GitHubTracker,
-    hub: SecurityHub,
-    report: RunReport,
-    now: datetime,
+    tracker: IssueTracker | None,
+    hub: FindingSource | None,
     pager: Pager | None,
-) -> tuple[str | None, bool]:
-    url = step.issue_url
-    number: int | None = None
-    assigned = False
-    op = step.open_issue
-    if op is not None:
-        tracker.ensure_labels(op.repo, op.labels)
-        assignee, notes = _assignee(tracker, op.repo, op.candidates, op.oncall_notes)
-        body = body_for(op, config, library, now, assignee, notes)
-        issue = tracker.create_issue(op.repo, op.key, op.title, body, list(op.labels), [assignee] if assignee else [])
-        url, number = issue.url, issue.number
-        if report.keep_rendered:
-            report.rendered.append((op.repo, op.title, body))
-        if assignee is None or notes:
-            report.warnings.append(f"{issue.ref}: " + " ".join(notes))
-    for action in step.issue_actions:
-        match action:
-            case Comment(repo, n, body):
-                tracker.comment(repo, n, body)
-            case SetState(repo, n, state, reason):
-                tracker.set_state(repo, n, state, reason)
-            case Label(repo, n, name, add):
-                tracker.label(repo, n, name, add)
-            case EditBody(repo, n, body):
-                tracker.edit_body(repo, n, body)
-            case Assign(repo, n, candidates, previous, service):
-                login, _ = _assignee(tracker, repo, candidates)
-                if login and login not in previous:
-                    assigned = True
-                    tracker.assign(repo, n, login, previous)
-                    before = ", ".join(previous) or "nobody"
-                    tracker.comment(
-                        repo,
-                        n,
-                        comment(f"On-call for {service} moved from {before} to @{login}, so this issue is now theirs."),
-                    )
-            case Page():
-                _page(action, number, url or "", tracker, pager, report)
-    for update in step.finding_updates:
-        link = update.issue_url or url or ""
-        result = hub.update(
-            [(r.id, r.product_arn) for r in update.refs],
-            workflow=update.workflow,
-            note=update.note.replace("ISSUE_URL", link),
-            udf={
-                identity.UDF_TRACKED[0]: identity.UDF_TRACKED[1],
-                identity.UDF_KEY: update.key,
-                identity.UDF_ISSUE: link,
-            },
-        )
-        report.failures.extend(f"Security Hub update for {link}: {f}" for f in result.failed)
-    # A hand-over that found nobody assignable did nothing worth reporting.
-    acted = op is not None or bool(step.finding_updates) or assigned
-    acted = acted or any(not isinstance(a, Assign) for a in step.issue_actions)
-    return url, acted
-
-
-def _page(
-    action: Page, opened: int | None, url: str, tracker: GitHubTracker, pager: Pager | None, report: RunReport
+    report: RunReport,
+    progress: Progress | None = None,
 ) -> None:
-    """Send a page; the paged label records success, so a failure is retried next run."""
-    number = action.number if action.number is not None else opened
-    if pager is None or number is None:
-        return
+    """Execute every step; with no tracker or hub (dry run) only record the plan."""
+    by_service: dict[str, list[Step]] = {}
+    for step in steps:
+        by_service.setdefault(step.service, []).append(step)
+    failed_repos: dict[str, str] = {}
+    stopped = False
+    for service, service_steps in by_service.items():
+        entries: list[Entry] = []
+        for step in service_steps:
+            entry = _one(step, tracker, hub, pager, report, failed_repos, stopped)
+            stopped = stopped or entry.status is Status.NOT_DONE and report.stopped_early is not None
+            entries.append(entry)
+            report.entries.append(entry)
+        if progress is not None:
+            progress(service, entries)
+
+
+def _one(
+    step: Step,
+    tracker: IssueTracker | None,
+    hub: FindingSource | None,
+    pager: Pager | None,
+    report: RunReport,
+    failed_repos: dict[str, str],
+    stopped: bool,
+) -> Entry:
+    if tracker is None or hub is None:
+        if step.open is not None and report.keep_rendered:
+            report.rendered.append((step.open.repo, step.open.title, step.open.body))
+        return Entry(step, Status.PLANNED, step.issue.url if step.issue else None)
+    if not step.has_effects:
+        return Entry(step, Status.DONE, step.issue.url if step.issue else None)
+    if stopped:
+        return Entry(step, Status.NOT_DONE, errors=["the run stopped before this step"])
+    repo = step.repo.lower()
+    if repo in failed_repos:
+        return Entry(step, Status.NOT_DONE, errors=[f"skipped: {failed_repos[repo]}"])
+    run = _Run(tracker, hub, pager, report)
     try:
-        if action.action == "trigger":
-            pager.trigger(
+        _execute(step, run)
+    except StopRun as e:
+        report.stopped_early = f"{e}; the rest is left for the next run."
+        return Entry(step, Status.NOT_DONE, errors=[str(e)])
+    except RepoUnavailable as e:
+        failed_repos[repo] = str(e)
+        run.errors.append(str(e))
+    except LiverError as e:
+        run.errors.append(str(e))
+    url = run.opened.url if run.opened else (step.issue.url if step.issue else None)
+    return Entry(step, Status.FAILED if run.errors else Status.DONE, url, run.errors)
+
+
+def _execute(step: Step, run: _Run) -> None:
+    op = step.open
+    if op is not None:
+        run.tracker.ensure_labels(op.repo, op.labels)
+        assignees = (op.assignee.login,) if op.assignee.login else ()
+        created = run.tracker.create_issue(op.repo, op.key, NewIssue(op.title, op.body, op.labels, assignees, op.issue_type))
+        run.opened = IssueRef(op.repo, created.issue.number, created.issue.url)
+        for missing in created.missing:
+            run.report.warn(f"{op.repo}: {missing}")
+        for note in op.assignee.notes:
+            run.report.warn(f"{step.service}: {note}")
+        if run.report.keep_rendered:
+            run.report.rendered.append((op.repo, op.title, op.body))
+        for follow_up in op.follow_up:
+            run.tracker.comment(op.repo, created.issue.number, follow_up)
+    for action in step.gh:
+        _issue_action(action, step, run)
+    for update in step.sh:
+        _finding_update(update, run)
+
+
+def _issue_action(action: IssueAction, step: Step, run: _Run) -> None:
+    if isinstance(action, Page):
+        _page(action, step, run)
+        return
+    target = run.resolve(action.target)
+    t = run.tracker
+    match action:
+        case Comment(_, body):
+            t.comment(target.repo, target.number, body)
+        case SetState(_, state, reason):
+            t.set_state(target.repo, target.number, state, reason)
+        case AddLabel(_, label):
+            t.add_label(target.repo, target.number, label)
+        case RemoveLabel(_, label):
+            t.remove_label(target.repo, target.number, label)
+        case EditBody(_, body):
+            t.edit_body(target.repo, target.number, body)
+        case Assign(_, login, previous):
+            t.assign(target.repo, target.number, login, previous)
+
+
+def _page(action: Page, step: Step, run: _Run) -> None:
+    """Send a page; the paged label records success, so a failure is retried next run."""
+    if run.pager is None:
+        return
+    target = run.resolve(action.target)
+    try:
+        if action.action is PageAction.TRIGGER:
+            run.pager.trigger(
                 action.spec,
                 dedup_key=action.dedup_key,
                 summary=f"[{action.severity.name}] {action.summary}",
-                source=action.repo,
-                severity=action.severity.name,
-                link=url,
-                link_text=f"{action.repo}#{number}",
+                source=target.repo,
+                severity=action.severity,
+                link=target.url,
+                link_text=target.ref,
             )
         else:
-            pager.resolve(action.spec, dedup_key=action.dedup_key)
-    except LiverError as e:
-        report.failures.append(f"{action.repo}#{number}: paging ({action.action}) failed, retried next run: {e}")
+            run.pager.resolve(action.spec, dedup_key=action.dedup_key)
+    except OncallError as e:
+        # The rest of the step (the Security Hub update) still happens; the page is retried next run.
+        run.errors.append(f"paging ({action.action.value}) failed, retried next run: {e}")
         return
-    tracker.label(action.repo, number, PAGED_LABEL, add=action.action == "trigger")
+    if action.action is PageAction.TRIGGER:
+        run.tracker.add_label(target.repo, target.number, PAGED_LABEL)
+    else:
+        run.tracker.remove_label(target.repo, target.number, PAGED_LABEL)
+
+
+def _finding_update(update: UpdateFindings, run: _Run) -> None:
+    if not update.refs:
+        return
+    issue = run.resolve(update.issue)
+    fields = {UDF_TRACKED[0]: UDF_TRACKED[1], UDF_KEY: update.key, UDF_ISSUE: issue.url}
+    if update.approval is not None:
+        fields[UDF_APPROVAL] = update.approval
+    outcome = run.hub.update(
+        FindingUpdate(
+            refs=[(r.id, r.product_arn) for r in update.refs],
+            workflow=update.workflow,
+            note=update.note.render(issue.url),
+            fields=fields,
+        )
+    )
+    run.errors.extend(f"Security Hub update for {issue.ref}: {f}" for f in outcome.failed)

@@ -1,61 +1,90 @@
-"""The command line: thin. Parses options, builds adapters, calls one function, exits.
+"""The command line: thin. Parses options, calls one command function, exits.
 
 Exit codes: 0 done; 1 some operations failed (each listed, the rest still done);
-2 usage or configuration error.
+2 usage, configuration or environment error (one line per problem); 3 a bug in liver
+(one line, and where the full traceback was written).
 """
 
 from __future__ import annotations
 
-import json
+import functools
 import os
 import sys
+import tempfile
+import traceback
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
-from liver_gh import actions_output
-from liver_gh.config import Config, load_config
 from liver_gh.errors import ConfigError, LiverError
-from liver_gh.explanations import Library
-from liver_gh.report import RunReport
 
-EXIT_OK, EXIT_FAILURES, EXIT_USAGE = 0, 1, 2
+EXIT_OK, EXIT_FAILURES, EXIT_USAGE, EXIT_BUG = 0, 1, 2, 3
+F = TypeVar("F", bound=Callable[..., int])
 
 
-def _now() -> datetime:
+def now() -> datetime:
     override = os.environ.get("LIVER_NOW")  # tests and demos pin the clock
-    return datetime.fromisoformat(override) if override else datetime.now(UTC)
-
-
-def _fail_usage(problems: list[str]) -> None:
-    for p in problems:
-        click.echo(f"error: {p}", err=True)
-    sys.exit(EXIT_USAGE)
-
-
-def _load(config_path: Path | None) -> tuple[Config, Library]:
+    if not override:
+        return datetime.now(UTC)
     try:
-        config = load_config(config_path)
-        library = Library.load(config.explanations_dir)
-    except ConfigError as e:
-        _fail_usage(e.problems)
-        raise  # unreachable; keeps the type checker calm
-    return config, library
+        parsed = datetime.fromisoformat(override)
+    except ValueError:
+        raise ConfigError([f"LIVER_NOW={override!r} is not an ISO 8601 time like 2026-12-01T08:00:00+00:00."]) from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def finish(report: RunReport) -> None:
-    """Print the report (Actions-aware) and exit with the documented code."""
-    actions_output.emit(report)
-    sys.exit(EXIT_FAILURES if report.failures else EXIT_OK)
+def guarded(fn: F) -> Callable[..., None]:
+    """Run a command and turn its result or error into the documented exit code."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> None:
+        ctx = click.get_current_context()
+        debug = bool((ctx.find_root().params or {}).get("debug"))
+        try:
+            code = fn(*args, **kwargs)
+        except ConfigError as e:
+            for p in e.problems:
+                click.echo(f"error: {p}", err=True)
+            code = EXIT_USAGE
+        except LiverError as e:
+            click.echo(f"error: {e}", err=True)
+            code = EXIT_FAILURES
+        except (click.ClickException, click.exceptions.Exit, KeyboardInterrupt):
+            raise
+        except Exception as e:  # a bug: say so in one line, keep the traceback
+            code = EXIT_BUG
+            if debug:
+                traceback.print_exc()
+            else:
+                fd, path = tempfile.mkstemp(prefix="liver-traceback-", suffix=".txt")
+                with os.fdopen(fd, "w", encoding="utf-8") as fh:
+                    traceback.print_exc(file=fh)
+                click.echo(
+                    f"error: liver hit an internal error ({type(e).__name__}: {str(e)[:200]}). This is a bug; the "
+                    f"traceback is in {path} (or rerun with --debug). Please report it.",
+                    err=True,
+                )
+        sys.exit(code)
+
+    return wrapper
+
+
+def _load(config_path: Path | None) -> tuple[Any, Any]:
+    from liver_gh.config import load_config
+    from liver_gh.render.explanations import Library
+
+    config = load_config(config_path)
+    return config, Library.load(config.explanations_dir)
 
 
 # A fixed width keeps --help identical everywhere (the README shows it verbatim).
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "terminal_width": 100, "max_content_width": 100})
+@click.option("--debug", is_flag=True, help="Show the full traceback of an internal error.")
 @click.version_option(package_name="liver-gh")
-def main() -> None:
+def main(debug: bool) -> None:
     """liver: turn Security Hub findings into GitHub issues their owners act on."""
 
 
@@ -71,115 +100,83 @@ config_option = click.option(
 @main.command()
 @config_option
 @click.option("--dry-run", is_flag=True, help="Print the plan; change nothing on either side.")
+@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", help="How to print the report or plan.")
 @click.option("--issue", "issue_ref", default=None, help="Handle only OWNER/REPO#N (event mode).")
-@click.option(
-    "--repo",
-    "repo",
-    default=None,
-    help="Handle only the service of this repository (default in per-repo mode: $GITHUB_REPOSITORY when --per-repo is given).",
-)
+@click.option("--repo", "repo", default=None, help="Handle only the service of this repository (a service run: never suppresses).")
 @click.option("--per-repo", is_flag=True, help="Handle only the service whose repo is $GITHUB_REPOSITORY.")
 @click.option("--shard", default=None, help="I/N: handle the I-th of N deterministic partitions of the services.")
 @click.option(
     "--event",
     "event_path",
-    type=click.Path(path_type=Path),
+    type=click.Path(path_type=Path, dir_okay=False),
     default=None,
-    help="A GitHub 'issues' event payload (default: $GITHUB_EVENT_PATH with --issue-event).",
+    help="A GitHub event payload: 'issues' or 'repository_dispatch' (default: $GITHUB_EVENT_PATH with --issue-event).",
 )
-@click.option("--issue-event", is_flag=True, help="Read the issue from the GITHUB_EVENT_PATH payload.")
+@click.option("--issue-event", is_flag=True, help="Read the event from the GITHUB_EVENT_PATH payload.")
+@guarded
 def sync(
     config_path: Path | None,
     dry_run: bool,
+    fmt: str,
     issue_ref: str | None,
     repo: str | None,
     per_repo: bool,
     shard: str | None,
     event_path: Path | None,
     issue_event: bool,
-) -> None:
+) -> int:
     """Pull findings, open and update issues, and sync both ways."""
-    from liver_gh.runtime import build_adapters, issue_from_event, parse_shard
-    from liver_gh.sync import Scope, run_sync
+    from liver_gh.commands import sync as command
 
     config, library = _load(config_path)
-    if issue_event or event_path:
-        path = event_path or Path(os.environ.get("GITHUB_EVENT_PATH", ""))
-        issue_ref = issue_from_event(path)
-        if issue_ref is None:
-            click.echo("This event is not about a liver issue; nothing to do.")
-            sys.exit(EXIT_OK)
-    if per_repo:
-        repo = repo or os.environ.get("GITHUB_REPOSITORY")
-        if not repo:
-            _fail_usage(["--per-repo needs $GITHUB_REPOSITORY or --repo OWNER/NAME."])
-    try:
-        scope = Scope(repo=repo, shard=parse_shard(shard) if shard else None)
-        tracker, hub = build_adapters(config, os.environ)
-        report = run_sync(
-            config,
-            tracker=tracker,
-            hub=hub,
-            library=library,
-            now=_now(),
-            env=os.environ,
-            dry_run=dry_run,
-            scope=scope,
-            issue_ref=issue_ref,
-        )
-    except ConfigError as e:
-        _fail_usage(e.problems)
-        return
-    except LiverError as e:
-        click.echo(f"error: {e}", err=True)
-        sys.exit(EXIT_FAILURES)
-    finish(report)
+    return command.run(
+        config,
+        library,
+        now=now(),
+        dry_run=dry_run,
+        fmt=fmt,
+        issue_ref=issue_ref,
+        repo=repo,
+        per_repo=per_repo,
+        shard=shard,
+        event_path=event_path,
+        issue_event=issue_event,
+    )
 
 
 @main.command("check-config")
 @config_option
-def check_config(config_path: Path | None) -> None:
+@guarded
+def check_config(config_path: Path | None) -> int:
     """Validate liver.yml and the explanation templates without calling any API."""
+    from liver_gh.commands import check
+
     config, library = _load(config_path)
-    click.echo(
-        f"{config.path}: OK — {len(config.services)} service(s), "
-        f"{sum(len(s.accounts) for s in config.services)} account(s), "
-        f"{len(library.controls())} control explanation(s)."
-    )
+    return check.run(config, library, os.environ)
 
 
 @main.command()
 @click.argument("control_id", required=False)
-@click.option("--list", "list_", is_flag=True, help="Show coverage by severity.")
-@click.option(
-    "--finding",
-    "finding_file",
-    type=click.Path(exists=True, path_type=Path),
-    help="Render with this ASFF finding (JSON).",
-)
+@click.option("--list", "list_", is_flag=True, help="List every control: id, severity, title, explained or not.")
+@click.option("--finding", "finding_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Render with this ASFF finding (JSON).")
 @config_option
-def explain(control_id: str | None, list_: bool, finding_file: Path | None, config_path: Path | None) -> None:
-    """Render the explanation for CONTROL_ID, or list coverage."""
-    from liver_gh.explain import coverage_table, render_one
+@guarded
+def explain(control_id: str | None, list_: bool, finding_file: Path | None, config_path: Path | None) -> int:
+    """Render the explanation for CONTROL_ID (or a product: guardduty, inspector, ...), or list them."""
+    from liver_gh.render import explain as command
+    from liver_gh.render.explanations import Library
 
     extra = None
     if config_path or os.environ.get("LIVER_CONFIG") or Path("liver.yml").exists():
         extra = _load(config_path)[0].explanations_dir
-    try:
-        library = Library.load(extra)
-    except ConfigError as e:
-        _fail_usage(e.problems)
-        return
+    library = Library.load(extra)
     if list_:
-        click.echo(coverage_table(library))
-        return
+        click.echo(command.listing(library))
+        return EXIT_OK
     if not control_id:
-        _fail_usage(["give a CONTROL_ID (e.g. S3.2) or --list."])
-        return
-    try:
-        click.echo(render_one(library, control_id, finding_file))
-    except LiverError as e:
-        _fail_usage([str(e)])
+        raise ConfigError(["give a CONTROL_ID (e.g. S3.2), a product (e.g. guardduty) or --list."])
+    click.echo(command.render_one(library, control_id, finding_file))
+    return EXIT_OK
 
 
 @main.group()
@@ -190,31 +187,45 @@ def report() -> None:
 @report.command("ignored")
 @config_option
 @click.option("--format", "fmt", type=click.Choice(["markdown", "json"]), default="markdown")
-def report_ignored(config_path: Path | None, fmt: str) -> None:
+@guarded
+def report_ignored(config_path: Path | None, fmt: str) -> int:
     """Every finding skipped by an ignore tag, and the tags that are not honoured."""
-    from liver_gh.ignored import build_ignored_report, to_json, to_markdown
-    from liver_gh.runtime import build_adapters
+    import json
+
+    from liver_gh import runtime
+    from liver_gh.report.ignored import build_ignored_report, to_json, to_markdown
 
     config, _ = _load(config_path)
-    try:
-        _, hub = build_adapters(config, os.environ, github=False)
-        data = build_ignored_report(config, hub, _now())
-    except LiverError as e:
-        click.echo(f"error: {e}", err=True)
-        sys.exit(EXIT_FAILURES)
+    data = build_ignored_report(config, runtime.security_hub(config, os.environ), now())
     click.echo(json.dumps(to_json(data), indent=2) if fmt == "json" else to_markdown(data))
+    return EXIT_OK
 
 
 @main.command()
-def demo() -> None:
-    """Run the real sync against embedded fakes: no credentials, no network."""
-    from liver_gh.demo import run_demo
+@guarded
+def schema() -> int:
+    """Print the JSON Schema of liver.yml (for editors and the YAML language server)."""
+    import json
 
-    sys.exit(run_demo(click.echo))
+    from liver_gh.config.schema import json_schema
+
+    click.echo(json.dumps(json_schema(), indent=2, sort_keys=True))
+    return EXIT_OK
+
+
+@main.command()
+@config_option
+@guarded
+def demo(config_path: Path | None) -> int:
+    """Run the real sync against embedded fakes: no credentials, no network."""
+    try:
+        from liver_fakes.demo import run_demo
+    except ImportError:
+        raise ConfigError(
+            ["the demo runs from a source checkout (its fakes are not part of the installed package): clone the repository and run 'make demo'."]
+        ) from None
+    return run_demo(click.echo, config_path)
 
 
 def run(argv: list[str] | None = None) -> Any:
     return main.main(args=argv, prog_name="liver")
-
-
-_: Callable[..., Any] = run

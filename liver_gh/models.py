@@ -1,6 +1,7 @@
 """The domain objects every module past an adapter works with.
 
-They are frozen: parsed once at the boundary, never mutated afterwards.
+They are frozen: parsed once at the boundary, never mutated afterwards. Nothing here
+knows about ASFF, OCSF, PyGithub or HTTP.
 """
 
 from __future__ import annotations
@@ -39,6 +40,15 @@ class Severity(enum.IntEnum):
         """The GitHub label for this severity, e.g. ``severity:high``."""
         return f"severity:{self.name.lower()}"
 
+    @classmethod
+    def from_label(cls, label: str) -> Severity | None:
+        if not label.startswith("severity:"):
+            return None
+        try:
+            return cls[label.removeprefix("severity:").upper()]
+        except KeyError:
+            return None
+
 
 class Workflow(enum.StrEnum):
     NEW = "NEW"
@@ -50,6 +60,25 @@ class Workflow(enum.StrEnum):
 class RecordState(enum.StrEnum):
     ACTIVE = "ACTIVE"
     ARCHIVED = "ARCHIVED"
+
+
+class Compliance(enum.StrEnum):
+    PASSED = "PASSED"
+    FAILED = "FAILED"
+    WARNING = "WARNING"
+    NOT_AVAILABLE = "NOT_AVAILABLE"
+
+
+class IssueState(enum.StrEnum):
+    OPEN = "open"
+    CLOSED = "closed"
+
+
+class StateReason(enum.StrEnum):
+    COMPLETED = "completed"
+    NOT_PLANNED = "not_planned"
+    DUPLICATE = "duplicate"
+    REOPENED = "reopened"
 
 
 @dataclass(frozen=True)
@@ -75,54 +104,6 @@ class Note:
 
 
 @dataclass(frozen=True)
-class Finding:
-    id: FindingId
-    product_arn: str
-    product_name: str
-    generator_id: str
-    control_id: str | None
-    title: str
-    description: str
-    severity: Severity
-    account: AccountId
-    region: str
-    resources: tuple[Resource, ...]
-    compliance: str | None  # PASSED, FAILED, WARNING, NOT_AVAILABLE, or None for non-control findings
-    record_state: RecordState
-    workflow: Workflow
-    remediation_text: str
-    remediation_url: str
-    first_seen: datetime | None
-    updated_at: datetime
-    types: tuple[str, ...] = ()
-    note: Note | None = None
-    user_defined: tuple[tuple[str, str], ...] = ()
-    standards: tuple[str, ...] = ()
-    product_fields: tuple[tuple[str, str], ...] = field(default=(), repr=False)
-    vulnerabilities: tuple[Vulnerability, ...] = ()
-
-    @property
-    def failing(self) -> bool:
-        """True while the finding still describes a problem worth an issue."""
-        return self.record_state is RecordState.ACTIVE and self.compliance not in (
-            "PASSED",
-            "NOT_AVAILABLE",
-        )
-
-    def udf(self, key: str) -> str | None:
-        for k, v in self.user_defined:
-            if k == key:
-                return v
-        return None
-
-    def product_field(self, key: str) -> str | None:
-        for k, v in self.product_fields:
-            if k == key:
-                return v
-        return None
-
-
-@dataclass(frozen=True)
 class VulnerablePackage:
     name: str
     version: str
@@ -142,36 +123,86 @@ class Vulnerability:
 
 
 @dataclass(frozen=True)
+class Finding:
+    id: FindingId
+    product_arn: str
+    product_name: str
+    generator_id: str
+    control_id: str | None
+    title: str
+    description: str
+    severity: Severity
+    account: AccountId
+    region: str
+    resources: tuple[Resource, ...]
+    compliance: Compliance | None  # None for findings that are not control checks
+    record_state: RecordState
+    workflow: Workflow
+    remediation_text: str
+    remediation_url: str
+    first_seen: datetime | None
+    updated_at: datetime
+    types: tuple[str, ...] = ()
+    note: Note | None = None
+    user_defined: tuple[tuple[str, str], ...] = ()
+    standards: tuple[str, ...] = ()
+    product_fields: tuple[tuple[str, str], ...] = field(default=(), repr=False)
+    vulnerabilities: tuple[Vulnerability, ...] = ()
+
+    @property
+    def failing(self) -> bool:
+        """True while Security Hub still describes a problem worth an issue."""
+        return self.record_state is RecordState.ACTIVE and self.compliance not in (
+            Compliance.PASSED,
+            Compliance.NOT_AVAILABLE,
+        )
+
+    def udf(self, key: str) -> str | None:
+        for k, v in self.user_defined:
+            if k == key:
+                return v
+        return None
+
+    def product_field(self, key: str) -> str | None:
+        for k, v in self.product_fields:
+            if k == key:
+                return v
+        return None
+
+
+@dataclass(frozen=True)
 class IssueEvent:
+    id: int
     event: str  # labeled, unlabeled, closed, reopened, assigned, ...
     actor: str
+    actor_id: int
     created_at: datetime
     label: str | None = None
-    state_reason: str | None = None
 
 
 @dataclass(frozen=True)
 class IssueComment:
+    id: int
     author: str
+    author_id: int
     body: str
     created_at: datetime
-    by_liver: bool = False
 
 
 @dataclass(frozen=True)
 class TrackedIssue:
-    """A liver issue as read from GitHub: only what the rules need."""
+    """An issue liver created, as read from GitHub: only what the rules need."""
 
     repo: str
     number: int
     url: str  # html_url, what people click and what Security Hub records
     title: str
-    state: str  # open or closed
-    state_reason: str | None
+    state: IssueState
+    state_reason: StateReason | None
     labels: frozenset[str]
     assignees: tuple[str, ...]
     body: str
-    keys: tuple[str, ...]  # identity markers found in the body
+    author: str
     created_at: datetime
     updated_at: datetime
     closed_at: datetime | None
@@ -179,15 +210,22 @@ class TrackedIssue:
     comments: tuple[IssueComment, ...] | None = None
 
     @property
-    def key(self) -> str | None:
-        """The identity, when the body carries exactly one."""
-        distinct = set(self.keys)
-        return self.keys[0] if len(distinct) == 1 else None
-
-    @property
     def ref(self) -> str:
         return f"{self.repo}#{self.number}"
 
     @property
     def is_open(self) -> bool:
-        return self.state == "open"
+        return self.state is IssueState.OPEN
+
+    @property
+    def closed_as_not_planned(self) -> bool:
+        return self.state is IssueState.CLOSED and self.state_reason in (
+            StateReason.NOT_PLANNED,
+            StateReason.DUPLICATE,
+        )
+
+    @property
+    def severity(self) -> Severity | None:
+        """From the severity label (the one liver set; a person may have changed it)."""
+        found = [s for s in (Severity.from_label(lb) for lb in self.labels) if s is not None]
+        return max(found) if found else None

@@ -1,27 +1,44 @@
-"""One sync: read both systems, plan, apply. The CLI and the demo both call this."""
+"""One sync: read both systems through the ports, plan, apply. The CLI and the demo call this.
+
+Each repository fails alone: a repository that cannot be read is listed with what to do,
+its service is skipped, and every other service is still synced.
+"""
 
 from __future__ import annotations
 
+import enum
+import functools
 import hashlib
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
+from typing import TypeVar
 
-from liver_gh import identity
-from liver_gh.apply import apply_plan
-from liver_gh.config import OVERRIDE_PATH, Config, Service, apply_repo_override
-from liver_gh.errors import ConfigError, LiverError
-from liver_gh.explanations import Library
-from liver_gh.github import GitHubTracker
+from liver_gh.apply import Progress, apply_plan
+from liver_gh.config.model import OVERRIDE_PATH, Config, Service
+from liver_gh.config.override import apply_override
+from liver_gh.errors import ConfigError, LiverError, RepoUnavailable, StopRun
 from liver_gh.models import Finding, TrackedIssue
-from liver_gh.oncall import OncallResolver, RotationSpec, StaticSpec
-from liver_gh.paging import Pager
-from liver_gh.plan import Oncall, World, build_plan, latest_approval, needs_details
-from liver_gh.report import RunReport
-from liver_gh.securityhub import SecurityHub, new_findings_filter, tracked_filter
+from liver_gh.markdown import Markdown
+from liver_gh.plan import OpenContext, Renderer, World, build_plan
+from liver_gh.ports import FileKind, FindingSource, IssueTracker, LinkedTo, NewFindings, OncallProvider, Pager, Query, Tracked
+from liver_gh.render.explanations import Library
+from liver_gh.render.issue import BodyInput, render_issue
+from liver_gh.report.run import RunReport
+from liver_gh.rules import reads
+from liver_gh.rules.approval import Membership
+from liver_gh.rules.identity import read_marker
+from liver_gh.rules.subject import Subject
+from liver_gh.rules.upkeep import Oncall
 
+T = TypeVar("T")
 _ISSUE_REF = re.compile(r"^([A-Za-z0-9-]+/[A-Za-z0-9._-]+)#(\d+)$")
+
+
+class Authority(enum.StrEnum):
+    CENTRAL = "central"  # the security team's run: may suppress on an approver's label
+    SERVICE = "service"  # a service repository's own run: never suppresses
 
 
 @dataclass(frozen=True)
@@ -41,10 +58,6 @@ class Scope:
             chosen = tuple(s for s in chosen if int(hashlib.sha256(s.name.encode()).hexdigest(), 16) % n == i - 1)
         return chosen
 
-    @property
-    def partial(self) -> bool:
-        return bool(self.repo or self.shard)
-
 
 def parse_issue_ref(text: str) -> tuple[str, int]:
     m = _ISSUE_REF.match(text.strip())
@@ -53,164 +66,238 @@ def parse_issue_ref(text: str) -> tuple[str, int]:
     return m.group(1), int(m.group(2))
 
 
-def _oncall(services: tuple[Service, ...], config: Config, env: Mapping[str, str], now: datetime) -> dict[str, Oncall]:
-    resolver = OncallResolver(config.people, env)
-    out = {}
-    for s in services:
-        if s.oncall is None:
-            out[s.name] = Oncall(())
-            continue
-        answer = resolver.who(s.oncall, now)
-        out[s.name] = Oncall(answer.candidates, answer.notes, _team(s, config))
-    return out
+@dataclass
+class Ports:
+    tracker: IssueTracker
+    hub: FindingSource
+    oncall: OncallProvider
+    pager: Pager | None
+    creators: tuple[str, ...]
 
 
-def _team(service: Service, config: Config) -> frozenset[str]:
-    """Everyone who takes turns on call for a service; hand-over moves issues only among them."""
-    assert service.oncall is not None
-    provider = service.oncall.provider
-    members = set(service.oncall.fallback)
-    if isinstance(provider, RotationSpec):
-        members |= set(provider.members) | {o.login for o in provider.overrides}
-    elif isinstance(provider, StaticSpec):
-        members.add(provider.login)
-    else:
-        members |= set(config.people.values())
-    return frozenset(members)
+@dataclass
+class _Reads:
+    config: Config
+    ports: Ports
+    report: RunReport
+    now: datetime
+    failed: set[str]
 
-
-def _approvers(config: Config, tracker: GitHubTracker, issues: list[TrackedIssue], now: datetime) -> frozenset[str]:
-    """Approver logins, plus any labeller confirmed as a member of an approver team."""
-    allowed = {a.lower() for a in config.approval.logins}
-    for issue in issues:
-        if issue.events is None:
-            continue
-        last = latest_approval(issue, config.approval.label, frozenset(), now, config.approval.expires_after_days)
-        if last is None or last.actor.lower() in allowed:
-            continue
-        if any(tracker.in_team(team, last.actor) for team in config.approval.teams):
-            allowed.add(last.actor.lower())
-    return frozenset(allowed)
-
-
-def _with_overrides(
-    config: Config, services: tuple[Service, ...], tracker: GitHubTracker, report: RunReport
-) -> tuple[Service, ...]:
-    """Each repository's own .github/liver.yml, where the central config allows it."""
-    if not config.repo_overrides:
-        return services
-    out = []
-    for service in services:
+    def isolated(self, repo: str, what: Callable[[], T]) -> T | None:
+        """Run one repository's read; on failure list it, skip the repository, go on."""
         try:
-            text = tracker.read_file(service.repo, OVERRIDE_PATH)
+            return what()
+        except StopRun:
+            raise
+        except RepoUnavailable as e:
+            self.report.fail(str(e))
+            self.failed.add(repo.lower())
         except LiverError as e:
-            report.warnings.append(f"{service.repo}: {OVERRIDE_PATH} could not be read ({e}); central values used.")
-            text = None
-        if text is None:
-            out.append(service)
-            continue
-        updated, problems = apply_repo_override(service, text, config.repo_overrides)
-        report.warnings.extend(problems)
-        out.append(updated)
-    return tuple(out)
+            self.report.fail(f"{repo}: {e}")
+            self.failed.add(repo.lower())
+        return None
+
+    def resolve_repos(self, services: tuple[Service, ...]) -> tuple[Service, ...]:
+        out = []
+        for s in services:
+            info = self.isolated(s.repo, functools.partial(self.ports.tracker.repo, s.repo))
+            if info is not None and info.moved:
+                self.report.warn(f"{s.repo} moved to {info.full_name}: change the service's repo in {self.config.path.name}.")
+                s = replace(s, repo=info.full_name)
+            out.append(s)
+        return tuple(out)
+
+    def overrides(self, services: tuple[Service, ...]) -> tuple[Service, ...]:
+        if not self.config.repo_overrides:
+            return services
+        out = []
+        for s in services:
+            found = self.isolated(s.repo, functools.partial(self.ports.tracker.read_file, s.repo, OVERRIDE_PATH))
+            if found is not None and found.kind is FileKind.NOT_A_FILE:
+                self.report.warn(f"{s.repo}:{OVERRIDE_PATH} is not a regular file (a symlink or folder); central values used.")
+            if found is not None and found.kind is FileKind.FILE:
+                s, problems = apply_override(s, found.content, self.config)
+                for p in problems:
+                    self.report.warn(p)
+            out.append(s)
+        return tuple(out)
+
+    def issues(self, services: tuple[Service, ...]) -> dict[str, list[TrackedIssue]]:
+        out: dict[str, list[TrackedIssue]] = {}
+        for s in services:
+            if s.repo.lower() in self.failed:
+                continue
+            listed = self.isolated(s.repo, functools.partial(self.ports.tracker.list_issues, s.repo))
+            if listed is not None:
+                out[s.repo] = listed
+        return out
+
+    def histories(self, issues: dict[str, list[TrackedIssue]], findings: Mapping[str, Finding]) -> None:
+        by_url = reads.pointing(findings.values())
+        for repo, listed in issues.items():
+            for i, issue in enumerate(listed):
+                if issue in reads.histories([issue], by_url, self.config.approval.label):
+                    full = self.isolated(repo, functools.partial(self.ports.tracker.with_history, issue))
+                    if full is not None:
+                        listed[i] = full
+
+    def memberships(self, issues: dict[str, list[TrackedIssue]], findings: Mapping[str, Finding], creators: frozenset[str]) -> dict[tuple[str, str], Membership]:
+        by_url = reads.pointing(findings.values())
+        checks = reads.memberships([i for v in issues.values() for i in v], by_url, self.config.approval, creators)
+        out = {}
+        for org, team, login in sorted(checks):
+            out[(f"{org}/{team}".lower(), login.lower())] = self.ports.tracker.membership(org, team, login)
+        return out
+
+    def assignable(self, services: tuple[Service, ...], oncall: Mapping[str, Oncall]) -> dict[tuple[str, str], bool | None]:
+        out: dict[tuple[str, str], bool | None] = {}
+        for repo, candidates in reads.assignees([s for s in services if s.repo.lower() not in self.failed], oncall):
+            for login in candidates:
+                ok = self.isolated(repo, functools.partial(self.ports.tracker.can_assign, repo, login))
+                out[(repo.lower(), login.lower())] = bool(ok) if ok is not None else None
+                if ok:
+                    break
+        return out
+
+    def findings(self, queries: Sequence[Query]) -> dict[str, Finding]:
+        out: dict[str, Finding] = {}
+        for query in queries:
+            for f in self.ports.hub.findings(query):
+                out[f.id] = f
+        return out
+
+
+def _renderer(library: Library, config: Config, now: datetime) -> Renderer:
+    def render(subject: Subject, ctx: OpenContext) -> tuple[Markdown, tuple[Markdown, ...]]:
+        label = None
+        if subject.identity.tag:
+            label = f"{subject.identity.tag[0]}={subject.identity.tag[1]}"
+        elif subject.identity.grouped:
+            label = f"control {subject.identity.control}"
+        body = BodyInput(
+            identity=subject.identity,
+            service=subject.service.name,
+            environment=subject.environment,
+            findings=ctx.findings,
+            assignee=ctx.assignee,
+            due=ctx.due,
+            approval_label=config.approval.label,
+            approvers=config.approval.names(),
+            group_label=label,
+            now=now,
+            notes=ctx.notes,
+        )
+        return render_issue(library, body)
+
+    return render
 
 
 def run_sync(
     config: Config,
     *,
-    tracker: GitHubTracker,
-    hub: SecurityHub,
+    ports: Ports,
     library: Library,
     now: datetime,
-    env: Mapping[str, str],
     dry_run: bool = False,
     scope: Scope = Scope(),
+    authority: Authority = Authority.CENTRAL,
     issue_ref: str | None = None,
     keep_rendered: bool = False,
+    progress: Progress | None = None,
 ) -> RunReport:
     report = RunReport(dry_run=dry_run, keep_rendered=keep_rendered)
     services = scope.select(config.services)
-    if scope.partial and not services:
-        report.warnings.append(f"No configured service matches {scope.repo or scope.shard}; nothing to do.")
+    if not services:
+        report.warn(f"No configured service matches {scope.repo or scope.shard}; nothing to do.")
         return report
-    findings: dict[str, Finding] = {}
-    only_issue: TrackedIssue | None = None
-    issues: dict[str, list[TrackedIssue]] = {}
-
-    if issue_ref:
-        repo, number = parse_issue_ref(issue_ref)
-        service = config.service_by_repo(repo)
-        if service is None:
-            report.warnings.append(f"{repo} is not the repository of any configured service; nothing to do.")
-            return report
-        services = (service,)
-        only_issue = tracker.get_issue(repo, number)
-        if "liver" not in only_issue.labels or only_issue.key is None:
-            report.warnings.append(
-                f"{only_issue.ref} is not a liver issue (no liver label or identity); nothing to do."
-            )
-            return report
-        for f in hub.findings(tracked_filter(only_issue.key)):
-            findings[f.id] = f
-        issues[repo] = [only_issue]
-    else:
-        accounts = {a for s in services for a in s.accounts}
-        lowest = min([config.default_min_severity, *[v for s in services for v in s.min_severity.values()]])
-        new_filter = new_findings_filter(
-            lowest,
-            products=config.filters.products_include,
-            exclude_products=config.filters.products_exclude,
-            regions=config.filters.regions,
-        )
-        for f in hub.findings(new_filter) + hub.findings(tracked_filter()):
-            if scope.partial and f.account not in accounts:
-                continue
-            findings[f.id] = f
-        for s in services:
-            issues.setdefault(s.repo, [])
-            issues[s.repo] = tracker.list_issues(s.repo)
-
-    # Fetch events and comments only for the issues whose rules need them.
-    by_key: dict[str, list[Finding]] = {}
-    for f in findings.values():
-        k = f.udf(identity.UDF_KEY)
-        if k:
-            by_key.setdefault(k, []).append(f)
-    detailed: list[TrackedIssue] = []
-    for repo_issues in issues.values():
-        for i, issue in enumerate(repo_issues):
-            if issue.key and needs_details(issue, by_key.get(issue.key, []), config):
-                try:
-                    repo_issues[i] = tracker.with_details(issue)
-                    detailed.append(repo_issues[i])
-                except LiverError as e:
-                    report.failures.append(f"{issue.ref}: {e}")
-    report.failures.extend(f"malformed finding skipped: {b}" for b in hub.bad_findings)
-
-    services = _with_overrides(config, services, tracker, report)
+    r = _Reads(config, ports, report, now, set())
+    creators = frozenset(c.lower() for c in ports.creators)
+    complete = issue_ref is None
+    try:
+        if issue_ref:
+            found = _one_issue(issue_ref, config, r, report)
+            if found is None:
+                return report
+            services, issues, findings = found
+        else:
+            services = r.overrides(r.resolve_repos(services))
+            findings = r.findings(_queries(config, services))
+            issues = r.issues(services)
+        r.histories(issues, findings)
+        memberships = r.memberships(issues, findings, creators)
+        oncall = {s.name: ports.oncall.who(s.name, s.oncall, now) for s in services}
+        assignable = r.assignable(services, oncall)
+        gone = reads.gone_checks([i for v in issues.values() for i in v], findings.values(), config, services)
+        verified_gone = set()
+        for url, query in gone.items():
+            extra = r.findings([query])
+            findings.update(extra)
+            if not extra:
+                verified_gone.add(url)
+    except StopRun as e:
+        report.stopped_early = f"{e}; nothing was changed, the next run tries again."
+        return report
+    for bad in ports.hub.bad_findings:
+        report.fail(f"malformed finding skipped: {bad}")
     world = World(
         findings=findings,
         issues=issues,
-        approvers=_approvers(config, tracker, detailed, now),
-        oncall=_oncall(services, config, env, now),
-        now=now,
         services=services,
-        complete=only_issue is None,
-    )
-    plan = build_plan(world, config)
-    if only_issue is not None:
-        plan.steps = [s for s in plan.steps if s.issue_url == only_issue.url]
-    apply_plan(
-        plan,
-        config=config,
-        library=library,
-        tracker=None if dry_run else tracker,
-        hub=None if dry_run else hub,
-        report=report,
         now=now,
-        pager=Pager(env),
+        creators=creators,
+        oncall=oncall,
+        memberships=memberships,
+        assignable=assignable,
+        failed_repos=frozenset(r.failed),
+        central=authority is Authority.CENTRAL,
+        complete=complete,
+        verified_gone=frozenset(verified_gone),
+    )
+    plan = build_plan(world, config, _renderer(library, config, now))
+    report.findings_seen += plan.seen
+    report.skipped.update(plan.skipped)
+    for w in plan.warnings:
+        report.warn(w)
+    steps = plan.steps
+    if issue_ref:
+        only = {i.url for v in issues.values() for i in v}
+        steps = [s for s in steps if (s.issue and s.issue.url in only)]
+    apply_plan(
+        steps,
+        tracker=None if dry_run else ports.tracker,
+        hub=None if dry_run else ports.hub,
+        pager=ports.pager,
+        report=report,
+        progress=progress,
     )
     return report
 
 
-__all__ = ["Scope", "parse_issue_ref", "replace", "run_sync"]
+def _queries(config: Config, services: Sequence[Service]) -> list[Query]:
+    lowest = min([config.default_min_severity, *[v for s in services for v in s.min_severity.values()]])
+    new = NewFindings(
+        lowest,
+        products_include=config.filters.products_include,
+        products_exclude=config.filters.products_exclude,
+        regions=config.filters.regions,
+    )
+    return [new, Tracked()]
+
+
+def _one_issue(
+    issue_ref: str, config: Config, r: _Reads, report: RunReport
+) -> tuple[tuple[Service, ...], dict[str, list[TrackedIssue]], dict[str, Finding]] | None:
+    """Event mode: one issue, and only the findings that could belong to it."""
+    repo, number = parse_issue_ref(issue_ref)
+    service = config.service_by_repo(repo)
+    if service is None:
+        report.warn(f"{repo} is not the repository of any configured service; nothing to do.")
+        return None
+    issue = r.ports.tracker.get_issue(repo, number)
+    marker = read_marker(issue.body)
+    if issue.author.lower() not in {c.lower() for c in r.ports.creators} or marker.identity is None:
+        report.warn(f"{issue.ref} was not opened by liver or has no valid identity; nothing to do.")
+        return None
+    services = r.overrides((service,))
+    queries: list[Query] = [reads.query_for(marker.identity, services[0]), LinkedTo(issue.url)]
+    return services, {repo: [issue]}, r.findings(queries)

@@ -16,9 +16,9 @@ import responses
 from click.testing import CliRunner, Result
 
 from liver_gh.cli import main
-from liver_gh.fakes.github import FakeGitHub
-from liver_gh.fakes.securityhub import FakeSecurityHub
-from liver_gh.securityhub import RETRIES
+from liver_fakes.github import FakeGitHub
+from liver_fakes.securityhub import FakeSecurityHub
+from liver_gh.adapters.securityhub import RETRIES
 
 API = "https://api.github.com"
 TOKEN = "liver-test-token"
@@ -79,7 +79,7 @@ class Env:
 
     def liver(self, *args: str, env: dict[str, str] | None = None) -> Result:
         full_env = {"LIVER_NOW": self.now.isoformat(), "LIVER_CONFIG": str(self.config), **(env or {})}
-        return self.runner.invoke(main, list(args), env=full_env, catch_exceptions=False)
+        return self.runner.invoke(main, ["--debug", *args], env=full_env, catch_exceptions=False)
 
     def sync(self, *args: str, env: dict[str, str] | None = None) -> Result:
         return self.liver("sync", *args, env=env)
@@ -140,6 +140,7 @@ def build_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Env]:
         return c
 
     monkeypatch.setattr("liver_gh.runtime.make_client", client)
+    monkeypatch.setenv("LIVER_GITHUB_LOGIN", "liver-bot")
     for k in ("GITHUB_ACTIONS", "GITHUB_STEP_SUMMARY", "GITHUB_OUTPUT", "GITHUB_EVENT_PATH", "GITHUB_REPOSITORY"):
         monkeypatch.delenv(k, raising=False)
     monkeypatch.setenv("GITHUB_TOKEN", TOKEN)

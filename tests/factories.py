@@ -6,12 +6,34 @@ import json
 from pathlib import Path
 from typing import Any
 
-from liver_gh.demo_findings import control_catalogue, control_finding
+from liver_fakes.findings import control_catalogue, control_finding
 
 DATA = Path(__file__).parent / "data"
-ASFF_DIR = DATA / "asff"
+ASFF_DIR = Path(__file__).parent.parent / "liver_fakes" / "data" / "asff"
 
-__all__ = ["ASFF_DIR", "DATA", "control_catalogue", "control_finding", "real_samples"]
+__all__ = ["ASFF_DIR", "DATA", "control_catalogue", "control_finding", "finding_key", "keys_in", "plain", "real_samples"]
+
+
+def finding_key(finding_id: str) -> str:
+    """The identity key of one finding's issue."""
+    from liver_gh.rules.identity import Identity, KeyKind
+
+    return Identity(KeyKind.FINDING, finding_id=finding_id).key
+
+
+def plain(markdown: str) -> str:
+    """Markdown as a reader sees it: escapes undone, code spans unwrapped (for assertions)."""
+    import re
+
+    return re.sub(r"\\(.)", r"\1", markdown).replace("`", "").replace("\uff20", "@").replace("\uff03", "#")
+
+
+def keys_in(body: str) -> list[str]:
+    """The identity keys in an issue body (one, or none when the marker is broken)."""
+    from liver_gh.rules.identity import read_marker
+
+    key = read_marker(body or "").key
+    return [key] if key else []
 
 
 def real_samples() -> dict[str, dict[str, Any]]:

@@ -13,8 +13,9 @@ from typing import Any
 
 import pytest
 
-from liver_gh import identity
-from liver_gh.fakes.github import FakeRequest, FakeResponse
+from liver_gh.rules import identity
+from tests.factories import finding_key, keys_in
+from liver_fakes.github import FakeRequest, FakeResponse
 from tests.conftest import Env, ts
 from tests.factories import control_finding
 
@@ -57,7 +58,7 @@ def scenario(env: Env) -> Callable[[], None]:
 def state(env: Env) -> dict[str, Any]:
     issues = sorted(
         (
-            tuple(identity.keys_in(i["body"])),
+            tuple(keys_in(i["body"])),
             i["state"],
             i["state_reason"] or "",
             tuple(sorted(lb["name"] for lb in i["labels"])),

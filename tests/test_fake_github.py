@@ -23,8 +23,8 @@ import requests
 import responses
 from github import Auth, GithubException
 
-from liver_gh.fakes.github import FakeApiError, FakeGitHub, FakeRequest, FakeResponse
-from liver_gh.fakes.openapi import NO_BODY, OpenAPIValidationError, load_spec
+from liver_fakes.github import FakeApiError, FakeGitHub, FakeRequest, FakeResponse
+from liver_fakes.openapi import NO_BODY, OpenAPIValidationError, load_spec
 
 API = "https://api.github.com"
 TOKEN = "bot-token"

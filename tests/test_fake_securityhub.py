@@ -23,7 +23,7 @@ from botocore.config import Config
 from botocore.exceptions import ClientError, ParamValidationError
 from moto import mock_aws
 
-from liver_gh.fakes.securityhub import (
+from liver_fakes.securityhub import (
     ContractViolation,
     FakeNotImplementedError,
     FakeSecurityHub,

@@ -6,7 +6,8 @@ or a duplicate would show up here.
 
 from __future__ import annotations
 
-from liver_gh import identity
+from liver_gh.rules import identity
+from tests.factories import finding_key, keys_in, plain
 from tests.conftest import Env, ts
 from tests.factories import control_finding
 
@@ -31,7 +32,7 @@ def workflow(env: Env, fid: str) -> str:
 
 
 def last_comment(env: Env, number: int) -> str:
-    return str(env.gh.comments(REPO, number)[-1]["body"])
+    return plain(str(env.gh.comments(REPO, number)[-1]["body"]))
 
 
 def test_approval_by_approver_suppresses_and_closes(env: Env) -> None:
@@ -71,7 +72,7 @@ def test_label_by_anyone_else_is_removed_and_reported(env: Env) -> None:
     current = issue(env, n)
     assert current["state"] == "open"
     assert LABEL not in {lb["name"] for lb in current["labels"]}
-    assert "mallory, who is not an approver" in last_comment(env, n)
+    assert "added by mallory, but mallory is not an approver" in last_comment(env, n)
     assert "rejected" in result.output
 
 
@@ -220,7 +221,7 @@ def test_edited_identity_is_never_acted_on(env: Env) -> None:
     env.sync()
     n2 = max(i["number"] for i in env.issues())
     # Someone pastes the second finding's identity into the first issue and approves it.
-    body = issue(env, n)["body"].replace(identity.finding_key(fid), identity.finding_key(other["Id"]))
+    body = issue(env, n)["body"].replace(finding_key(fid), finding_key(other["Id"]))
     env.gh.edit_body(REPO, n, body, actor="mallory")
     env.gh.label_issue(REPO, n, LABEL, actor="cto")
     result = env.sync()
@@ -279,7 +280,7 @@ def test_real_webhook_payloads_of_other_issues_do_nothing(env: Env, tmp_path) ->
         assert env.gh.requests_log[mark:] == []
 
 
-def test_real_labeled_payload_for_a_liver_issue_applies_the_approval(env: Env, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_real_labeled_payload_in_a_service_repository_leaves_the_approval_to_the_central_run(env: Env, tmp_path) -> None:  # type: ignore[no-untyped-def]
     import json
 
     fid, n = opened(env)
@@ -288,9 +289,14 @@ def test_real_labeled_payload_for_a_liver_issue_applies_the_approval(env: Env, t
     payload["repository"]["full_name"] = REPO
     payload["issue"]["number"] = n
     payload["issue"]["labels"] = [*payload["issue"]["labels"], {"name": "liver"}, {"name": LABEL}]
+    payload["issue"]["user"]["login"] = "liver-bot"  # GitHub sends the issue's creator
     event = tmp_path / "event.json"
     event.write_text(json.dumps(payload))
     result = env.liver("sync", "--issue-event", env={"GITHUB_EVENT_PATH": str(event)})
     assert result.exit_code == 0, result.output
+    # An 'issues' event runs in the service repository, which never suppresses.
+    assert workflow(env, fid) == "NOTIFIED"
+    assert "the central run applies it" in result.output
+    assert env.sync(f"--issue={REPO}#{n}").exit_code == 0
     assert workflow(env, fid) == "SUPPRESSED"
     assert issue(env, n)["state"] == "closed"

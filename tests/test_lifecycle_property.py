@@ -33,7 +33,8 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, rule
 
-from liver_gh import identity
+from liver_gh.rules import identity
+from tests.factories import finding_key, keys_in
 from liver_gh.explanations import Library
 from tests.conftest import Env, build_env, ts
 from tests.factories import control_finding
@@ -115,8 +116,8 @@ class Lifecycle(RuleBasedStateMachine):
         assert result.exit_code == 0, result.output
         self.fids = [r["Id"] for r in raws]
         for fid in self.fids:
-            key = identity.finding_key(fid)
-            (number,) = [i["number"] for i in env.issues() if key in identity.keys_in(i["body"])]
+            key = finding_key(fid)
+            (number,) = [i["number"] for i in env.issues() if key in keys_in(i["body"])]
             self.numbers.append(number)
         self.check()
 
@@ -173,13 +174,13 @@ class Lifecycle(RuleBasedStateMachine):
             body += "\n\nUpdate from the team: a fix is scheduled for next sprint."
         else:
             # Paste the other finding's identity marker, as copied from the other issue's body.
-            pasted = identity.marker(identity.finding_key(other))
+            pasted = identity.marker(finding_key(other))
             assert pasted in (self.issue(other_n)["body"] or "") or other_n in self.tampered
             if how == "replace marker":
-                body = body.replace(identity.marker(identity.finding_key(fid)), pasted)
+                body = body.replace(identity.marker(finding_key(fid)), pasted)
             else:
                 body += "\n" + pasted
-        if identity.keys_in(body) != [identity.finding_key(fid)]:
+        if keys_in(body) != [finding_key(fid)]:
             self.tampered.add(n)
         self.env.gh.edit_body(REPO, n, body, actor="mallory")
         self.sync()
@@ -232,12 +233,12 @@ class Lifecycle(RuleBasedStateMachine):
         issues = env.issues()
         by_url = {i["html_url"]: i for i in issues}
         for fid, own in zip(self.fids, self.numbers, strict=True):
-            key = identity.finding_key(fid)
+            key = finding_key(fid)
             f = env.finding(fid)
 
             # 1. At most one issue per finding.
             carrying = [
-                i["number"] for i in issues if i["number"] not in self.tampered and key in identity.keys_in(i["body"])
+                i["number"] for i in issues if i["number"] not in self.tampered and key in keys_in(i["body"])
             ]
             assert len(carrying) <= 1, f"{fid}: several issues carry its identity: {carrying}"
 

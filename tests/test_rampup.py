@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 
-from liver_gh import identity
+from liver_gh.rules import identity
+from tests.factories import finding_key, keys_in
 from tests.conftest import Env, ts
 from tests.factories import control_finding
 
@@ -77,7 +78,7 @@ def test_autoscaling_instances_share_one_issue_and_new_members_join_it(env: Env)
     (issue,) = env.issues()
     assert "i-0001" in issue["body"] and "i-0002" in issue["body"]
     assert issue["body"].count("- [ ] ") == 2
-    key = identity.keys_in(issue["body"])[0]
+    key = keys_in(issue["body"])[0]
     assert key.startswith("g-")
     for f in env.hub.all():
         assert f["Workflow"]["Status"] == "NOTIFIED"
@@ -112,7 +113,7 @@ def test_group_by_control_gives_one_issue_per_control(env: Env) -> None:
     env.hub.import_findings([bucket(env, "a"), bucket(env, "b"), bucket(env, "c")])
     env.sync()
     (issue,) = env.issues()
-    assert identity.keys_in(issue["body"])[0].startswith("c-")
+    assert keys_in(issue["body"])[0].startswith("c-")
     assert all(n in issue["body"] for n in ("a`", "b`", "c`"))
 
 
@@ -200,7 +201,7 @@ def test_invalid_repository_override_warns_and_uses_central_values(env: Env) -> 
     env.hub.import_findings([bucket(env, "crit")])
     result = env.sync()
     assert result.exit_code == 0
-    assert "acme/payments:.github/liver.yml: min_severity: unknown severity 'SEVERE'" in result.output
+    assert "acme/payments:.github/liver.yml:1: min_severity: unknown severity 'SEVERE'" in result.output
     assert "oncall: may not be overridden" in result.output
     assert "central values are used" in result.output
     (issue,) = env.issues()

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import re
 
-from liver_gh import identity
+from liver_gh.rules import identity
+from tests.factories import finding_key, keys_in
 from tests.conftest import Env, ts
 from tests.factories import control_finding, real_samples
 
@@ -27,7 +28,7 @@ def test_opens_one_explained_assigned_issue_and_notifies_security_hub(env: Env) 
     result = env.sync()
     assert result.exit_code == 0, result.output
     (issue,) = env.issues()
-    assert issue["title"] == "[S3.2] S3 buckets should prohibit public read access"
+    assert issue["title"] == "[S3.2] S3 general purpose buckets should block public read access"
     assert {lb["name"] for lb in issue["labels"]} == {"liver", "severity:critical"}
     assert [a["login"] for a in issue["assignees"]] == [
         "bob"
@@ -45,7 +46,7 @@ def test_opens_one_explained_assigned_issue_and_notifies_security_hub(env: Env) 
         "securityhub/home?region=us-east-1",
     ):
         assert needle in body, needle
-    assert identity.keys_in(body) == [identity.finding_key(fid)]
+    assert keys_in(body) == [finding_key(fid)]
     finding = env.finding(fid)
     assert finding["Workflow"]["Status"] == "NOTIFIED"
     assert finding["Note"]["UpdatedBy"] == "liver"
@@ -169,7 +170,7 @@ def test_untrusted_text_cannot_mention_or_forge_the_marker(env: Env) -> None:
     assert env.sync().exit_code == 0
     (issue,) = env.issues()
     body = issue["body"]
-    assert identity.keys_in(body) == [identity.finding_key(fid)]
+    assert keys_in(body) == [finding_key(fid)]
     assert body.count("<!--") == 1
     outside_code = re.sub(r"```.*?```|`[^`]*`", "", body, flags=re.DOTALL)
     assert re.findall(r"(?<![\w])@[\w-]+", outside_code) == ["@bob"]  # only the on-call person is mentioned
@@ -223,13 +224,13 @@ def test_every_real_sample_flows_through_sync(env: Env) -> None:
     opened = env.issues("acme/search") + env.issues("acme/payments")
     assert opened, result.output
     for issue in opened:
-        assert len(identity.keys_in(issue["body"])) == 1
+        assert len(keys_in(issue["body"])) == 1
 
 
 def test_malformed_finding_is_reported_and_the_rest_still_run(env: Env, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     good = critical(env)
     seed(env, good)
-    from liver_gh import securityhub
+    from liver_gh.adapters import securityhub
 
     original = securityhub.parse_finding
 
