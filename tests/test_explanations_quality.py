@@ -35,9 +35,10 @@ import pytest
 import yaml
 from botocore import xform_name
 
-from liver_gh.asff import parse_finding
-from liver_gh.context import explanation_context
-from liver_gh.explanations import (
+from liver_gh.adapters.asff import parse_finding
+from liver_gh.render import catalogue
+from liver_gh.render.context import explanation_context
+from liver_gh.render.explanations import (
     FIX_SUBSECTIONS,
     REQUIRED_SECTIONS,
     Explanation,
@@ -46,7 +47,7 @@ from liver_gh.explanations import (
     parse_template,
     split_sections,
 )
-from tests.factories import control_catalogue, control_finding, real_samples
+from tests.factories import control_finding, real_samples
 
 ACCOUNT = "111111111111"
 REGION = "us-east-1"
@@ -57,7 +58,7 @@ CODE_LANGUAGES = {"bash", "hcl", "yaml", "json", "text"}
 PRODUCT_TEMPLATES = {
     "product:guardduty": "GuardDuty",
     "product:inspector": "Inspector",
-    "product:iam access analyzer": "IAM Access Analyzer",
+    "product:access-analyzer": "IAM Access Analyzer",
     "product:macie": "Macie",
     "product:generic": "generic",
 }
@@ -134,7 +135,9 @@ def resource_id_for(resource_type: str) -> str:
 
 def _template_paths() -> list[Path]:
     root = builtin_dir()
-    return sorted(p for p in root.rglob("*.md") if p.name.upper() != "README.MD")
+    return sorted(
+        p for p in root.rglob("*.md") if p.name.upper() != "README.MD" and p.relative_to(root).parts[0] != "_partials"
+    )
 
 
 @cache
@@ -151,7 +154,8 @@ TEMPLATE_PATHS = _template_paths()
 VALID = [e for e in (parsed(p)[0] for p in TEMPLATE_PATHS) if e is not None]
 CONTROLS = [e for e in VALID if e.kind == "control"]
 PRODUCTS = [e for e in VALID if e.kind == "product"]
-LIBRARY = Library({e.key: e for e in VALID})
+LIBRARY = Library.load()
+ROOT = builtin_dir()
 
 
 # --------------------------------------------------------------------------- findings
@@ -380,7 +384,7 @@ def _product_cases(expl: Explanation) -> list[tuple[str, dict[str, Any]]]:
         generated = list(_guardduty_variants())
     elif product == "inspector":
         generated = list(_inspector_variants())
-    elif product == "iam access analyzer":
+    elif product == "access-analyzer":
         generated = list(_access_analyzer_variants())
     elif product == "macie":
         generated = list(_macie_variants())
@@ -408,7 +412,7 @@ def _control_cases(expl: Explanation) -> list[tuple[str, dict[str, Any]]]:
     ]
     # Real samples of the same control (e.g. IAM.6, EKS.1) must render too.
     for name, raw in real_samples().items():
-        if parse_finding(raw).control_id == expl.key:
+        if (parse_finding(raw).control_id or "").lower() == expl.key.lower():
             cases.append((name, raw))
     return cases
 
@@ -429,7 +433,7 @@ CASES_BY_ID = {c[0]: c for c in RENDER_CASES}
 @cache
 def rendered(case_id: str) -> str:
     _, expl, raw = CASES_BY_ID[case_id]
-    return LIBRARY.render(expl, explanation_context(parse_finding(raw)))
+    return LIBRARY.render(expl, explanation_context(parse_finding(raw), ROOT))
 
 
 # --------------------------------------------------------------------------- markdown helpers
@@ -692,8 +696,8 @@ def _unquoted_dollar(cmd: str) -> bool:
 # --------------------------------------------------------------------------- front matter
 
 
-def _catalogue() -> dict[str, dict[str, str]]:
-    return control_catalogue()
+def _catalogue() -> dict[str, catalogue.Control]:
+    return catalogue.load(ROOT)
 
 
 @pytest.mark.parametrize("path", TEMPLATE_PATHS, ids=_rel)
@@ -704,30 +708,43 @@ def test_template_is_valid(path: Path) -> None:
 
 def test_library_loads_every_template() -> None:
     library = Library.load()
-    assert set(library.keys()) >= {e.key for e in VALID}
+    assert not library.validate()
+    assert {k.lower() for k in library.keys()} >= {e.key.lower() for e in VALID}
     for key in PRODUCT_TEMPLATES:
         assert library.get(key) is not None, f"missing product fallback template {key}"
 
 
 def test_every_critical_and_high_control_has_a_template() -> None:
-    wanted = {cid for cid, row in _catalogue().items() if row["severity"] in ("CRITICAL", "HIGH")}
-    have = {e.key for e in CONTROLS}
-    missing = sorted(wanted - have, key=lambda c: (c.split(".")[0], int(c.split(".")[1])))
+    wanted = {c.control_id for c in _catalogue().values() if c.severity.name in ("CRITICAL", "HIGH") and not c.retired}
+    have = {e.key.lower() for e in CONTROLS}
+    missing = sorted(c for c in wanted if c.lower() not in have)
     assert not missing, f"{len(missing)} CRITICAL/HIGH controls have no template: {', '.join(missing)}"
+
+
+def test_catalogue_rows_are_complete_and_cite_their_page() -> None:
+    problems = []
+    for c in _catalogue().values():
+        if not c.doc_url.startswith("https://docs.aws.amazon.com/securityhub/"):
+            problems.append(f"{c.control_id}: doc_url must be its page in the Security Hub user guide")
+        if not c.retired and not (c.title and c.resource_type and c.schedule in SCHEDULES):
+            problems.append(f"{c.control_id}: an active control needs title, resource_type and schedule")
+    assert not problems, "\n".join(problems)
 
 
 @pytest.mark.parametrize("expl", CONTROLS, ids=lambda e: _rel(e.path))
 def test_control_front_matter_matches_catalogue(expl: Explanation) -> None:
-    row = _catalogue().get(expl.key)
-    assert row is not None, f"{expl.key} is not in tests/data/fsbp-controls.csv"
+    row = _catalogue().get(expl.key.lower())
+    assert row is not None, f"{expl.key} is not in explanations/_catalogue/controls.csv"
     problems = []
-    if expl.title != row["title"]:
-        problems.append(f"title {expl.title!r} must be the catalogue title {row['title']!r}")
-    if expl.severity != row["severity"]:
-        problems.append(f"severity {expl.severity} must be the catalogue's {row['severity']}")
+    if expl.key != row.control_id:
+        problems.append(f"control_id {expl.key!r} must be spelt as AWS spells it: {row.control_id!r}")
+    if expl.title != row.title:
+        problems.append(f"title {expl.title!r} must be the catalogue title {row.title!r}")
+    if expl.severity != row.severity.name:
+        problems.append(f"severity {expl.severity} must be the catalogue's {row.severity.name}")
     meta = _front_matter(expl.path)
-    if meta.get("schedule") not in SCHEDULES:
-        problems.append(f"schedule {meta.get('schedule')!r} must be one of {sorted(SCHEDULES)}")
+    if not row.retired and meta.get("schedule") != row.schedule:
+        problems.append(f"schedule {meta.get('schedule')!r} must be the catalogue's {row.schedule!r}")
     if not expl.resource_types:
         problems.append("resource_types must list the ASFF resource types (e.g. AwsS3Bucket)")
     for rtype in expl.resource_types:
@@ -736,8 +753,8 @@ def test_control_front_matter_matches_catalogue(expl: Explanation) -> None:
     if not expl.services:
         problems.append("services must not be empty")
     problems += _reference_problems(expl)
-    if not any(r.startswith("https://docs.aws.amazon.com/securityhub/") for r in expl.references):
-        problems.append("references must include the Security Hub control reference page")
+    if not expl.references or expl.references[0].split("#")[0] != row.doc_url.split("#")[0]:
+        problems.append(f"the first reference must be the control's page {row.doc_url}")
     assert not problems, "\n".join(problems)
 
 
@@ -767,7 +784,8 @@ def _reference_problems(expl: Explanation) -> list[str]:
 
 @pytest.mark.parametrize("expl", CONTROLS, ids=lambda e: _rel(e.path))
 def test_control_fix_has_all_four_parts(expl: Explanation) -> None:
-    headings = re.findall(r"^(#{2,3}) (.+?)\s*$", expl.body, re.MULTILINE)
+    body = rendered(f"{_rel(expl.path)}::factory")
+    headings = re.findall(r"^(#{2,3}) (.+?)\s*$", body, re.MULTILINE)
     names = [h[1] for h in headings]
     assert "How to fix" in names
     start = names.index("How to fix")
@@ -775,7 +793,7 @@ def test_control_fix_has_all_four_parts(expl: Explanation) -> None:
     under_fix = [h[1] for h in headings[start + 1 : end] if h[0] == "###"]
     missing = [p for p in FIX_SUBSECTIONS if p not in under_fix]
     assert not missing, f"'## How to fix' lacks ### {', ### '.join(missing)} (has {under_fix})"
-    sections = expl.sections()
+    sections = split_sections(body)
     assert all(sections[p].strip() for p in FIX_SUBSECTIONS)
 
 
@@ -814,7 +832,78 @@ def test_renders_completely(case_id: str) -> None:
         problems.append("'None' printed: a missing value was rendered")
     if "<!--" in out or re.search(r"<[a-zA-Z/][^>]*>", prose(out)):
         problems.append("no HTML in explanations")
+    if re.search(r"\]\(https?://|<https?://", prose(out)):
+        problems.append("no links in the text: liver renders the references as links")
+    for block in code_blocks(out, "yaml"):
+        try:
+            yaml.load(block, Loader=CfnLoader)  # noqa: S506 - a SafeLoader that knows !Ref and friends
+        except yaml.YAMLError as e:
+            problems.append(f"```yaml block is not valid YAML ({str(e).splitlines()[0]})")
+    for block in code_blocks(out, "hcl"):
+        if re.search(r'^\s*(resource|data)\s+"[^"]+"\s+"this"', block, re.MULTILINE):
+            problems.append('Terraform resources are labelled with {{ resource.tf_name }}, not "this"')
     assert not problems, "\n".join(problems)
+
+
+class CfnLoader(yaml.SafeLoader):
+    """Safe YAML that accepts CloudFormation's short intrinsic functions (!Ref, !Sub, ...)."""
+
+
+CfnLoader.add_multi_constructor("!", lambda loader, suffix, node: None)
+
+
+# --------------------------------------------------------------------------- paste safety
+
+# Commands that delete, cut off, stop or replace something: each in its own block, after a warning.
+DESTRUCTIVE = re.compile(
+    r"^aws\s+\S+\s+(delete|remove|revoke|detach|disable|deregister|terminate|stop|reboot|restart|replace|"
+    r"disassociate|deactivate|cancel|purge|rb|rm)\b|\s--apply-immediately\b|\s--force\b"
+)
+READ_ONLY = re.compile(r"^aws\s+\S+\s+(describe|get|list|head|lookup|wait|search|ls)\b")
+WARNING = re.compile(r"^>\s*\[!(WARNING|CAUTION|IMPORTANT)\]", re.IGNORECASE)
+
+
+def paste_problems(out: str) -> list[str]:
+    problems = []
+    seen_read_only = False
+    lines = out.splitlines()
+    for m in _FENCE.finditer(out):
+        if m.group(2) != "bash":
+            continue
+        commands = bash_commands(m.group(3))
+        destructive = [c for c in commands if DESTRUCTIVE.search(c)]
+        if destructive:
+            if len(commands) > 1:
+                problems.append(f"`{destructive[0][:80]}` must stand alone in its own ```bash block")
+            before = out[: m.start()].rstrip().splitlines()
+            context = [line for line in before[-6:] if line.strip()]
+            if not any(WARNING.match(line.strip()) for line in context[-3:]):
+                problems.append(f"`{destructive[0][:80]}` needs a '> [!WARNING]' line right before its block")
+            if not seen_read_only:
+                problems.append(f"`{destructive[0][:80]}` comes before any read-only check")
+        if any(READ_ONLY.search(c) for c in commands):
+            seen_read_only = True
+    del lines
+    return problems
+
+
+@pytest.mark.parametrize("expl", CONTROLS, ids=lambda e: _rel(e.path))
+def test_destructive_commands_come_alone_after_a_check_and_a_warning(expl: Explanation) -> None:
+    problems = paste_problems(rendered(f"{_rel(expl.path)}::factory"))
+    assert not problems, "\n".join(problems)
+
+
+def test_paste_safety_check_catches_a_mixed_block() -> None:
+    bad = "```bash\naws s3api get-bucket-policy --bucket b\naws s3api delete-bucket-policy --bucket b\n```\n"
+    assert any("alone" in p for p in paste_problems(bad))
+    good = (
+        "```bash\naws s3api get-bucket-policy --bucket b\n```\n\n> [!WARNING]\n> This removes the policy.\n\n"
+        "```bash\naws s3api delete-bucket-policy --bucket b\n```\n"
+    )
+    assert paste_problems(good) == []
+
+
+
 
 
 @pytest.mark.parametrize("case_id", CASE_IDS)
@@ -930,7 +1019,7 @@ def test_code_safe_values_are_not_live_mentions_in_prose(expl: Explanation) -> N
     else:
         raw = copy.deepcopy(_product_cases(expl)[0][1])
         raw["Resources"][0]["Id"] = CODE_SAFE_HOSTILE_ID
-    out = LIBRARY.render(expl, explanation_context(parse_finding(raw)))
+    out = LIBRARY.render(expl, explanation_context(parse_finding(raw), ROOT))
     mentions = re.findall(r"(?<![\w`\\])@[A-Za-z0-9][A-Za-z0-9-]*", prose(out))
     assert not mentions, (
         f"{mentions} would notify someone: put resource values in prose inside backticks, e.g. `{{{{ resource.name }}}}`"
@@ -939,7 +1028,7 @@ def test_code_safe_values_are_not_live_mentions_in_prose(expl: Explanation) -> N
 
 @pytest.mark.parametrize("expl", VALID, ids=lambda e: _rel(e.path))
 def test_untrusted_finding_text_cannot_break_out(expl: Explanation) -> None:
-    out = LIBRARY.render(expl, explanation_context(parse_finding(_evil_finding(expl))))
+    out = LIBRARY.render(expl, explanation_context(parse_finding(_evil_finding(expl)), ROOT))
     problems = []
     for needle in ("<!--", "$(rm", "@org/team", "evil`name`"):
         if needle in out:

@@ -40,6 +40,8 @@ class ResourceVars:
     account: str
     partition: str
     tag_summary: str  # prose-safe "key=value, ..." of the resource's tags
+    tf_name: str  # a Terraform resource label made from the name, e.g. acme_exports
+    cfn_name: str  # a CloudFormation logical id made from the name, e.g. AcmeExports
 
 
 @dataclass(frozen=True)
@@ -140,7 +142,23 @@ def resource_vars(resource: Resource, finding_account: str) -> ResourceVars:
         account=code_value(_account_of(resource, finding_account), "ACCOUNT_ID"),
         partition=code_value(resource.partition, "aws"),
         tag_summary=md_inline(", ".join(f"{k}={v}" for k, v in resource.tags), 500),
+        tf_name=tf_label(name),
+        cfn_name=cfn_logical_id(name),
     )
+
+
+def tf_label(name: str) -> str:
+    """A valid Terraform resource label from a resource name (letters, digits, underscores)."""
+    words = re.findall(r"[a-z0-9]+", name.lower())
+    label = "_".join(words)[:60] or "resource"
+    return label if label[0].isalpha() else f"r_{label}"
+
+
+def cfn_logical_id(name: str) -> str:
+    """A valid CloudFormation logical id from a resource name (alphanumeric, at most 255)."""
+    words = re.findall(r"[A-Za-z0-9]+", name)
+    logical = "".join(w[:1].upper() + w[1:] for w in words)[:60] or "Resource"
+    return logical if logical[0].isalpha() else f"R{logical}"
 
 
 def _vuln_vars(finding: Finding) -> tuple[VulnVars, ...]:
