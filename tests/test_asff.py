@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from liver_gh.asff import parse_finding
+from liver_gh.adapters.asff import parse_finding
 from liver_gh.errors import FindingError
 from liver_gh.models import RecordState, Severity, Workflow
 from tests.factories import control_finding, real_samples

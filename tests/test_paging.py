@@ -15,18 +15,14 @@ import requests
 import responses
 from responses import matchers
 
-from liver_gh.errors import LiverError, OncallError
+from liver_gh.adapters.paging import Pager, events_severity
+from liver_gh.config.model import PageSpec
+from liver_gh.errors import LiverError, OncallError, PagingError
 from liver_gh.models import Severity
-from liver_gh.paging import (
-    Pager,
-    PageSpec,
-    PagingError,
-    events_severity,
-    parse_page,
-)
+from tests.loopback import Reply, closed_port, serve
 
 ENQUEUE = "https://events.pagerduty.com/v2/enqueue"
-SPEC = PageSpec(min_severity="CRITICAL", routing_key_env="PAGERDUTY_ROUTING_KEY")
+SPEC = PageSpec(min_severity=Severity.CRITICAL, routing_key_env="PAGERDUTY_ROUTING_KEY")
 KEY = "e93facc04764012d7bfb002500d5d1a6"
 ENV = {"PAGERDUTY_ROUTING_KEY": KEY}
 FINDING = (
@@ -47,9 +43,8 @@ INVALID = {
 
 
 def pager(env: dict[str, str] | None = None) -> Pager:
-    p = Pager(ENV if env is None else env)
-    p.retry_delay = 0
-    return p
+    # A plain session: `responses` sits above urllib3's retries; the loopback tests cover them.
+    return Pager(ENV if env is None else env, requests.Session())
 
 
 def trigger(p: Pager, **overrides: str) -> None:
@@ -57,7 +52,7 @@ def trigger(p: Pager, **overrides: str) -> None:
         "dedup_key": FINDING,
         "summary": "S3.8 Block Public Access is off on bucket payments-exports",
         "source": "123456789012/eu-central-1",
-        "severity": "CRITICAL",
+        "severity": Severity.CRITICAL,
         "link": "https://github.com/acme/payments/issues/42",
         "link_text": "acme/payments#42",
         **overrides,
@@ -189,20 +184,17 @@ def test_rejected_event_raises_with_pagerdutys_words_but_not_the_key() -> None:
     assert len(responses.calls) == 1  # a 400 is not retried
 
 
-@responses.activate
 def test_server_error_retries_once_then_raises() -> None:
-    responses.post(ENQUEUE, status=500, json={"status": "error", "message": "try later"})
-    with pytest.raises(PagingError, match=r"HTTP 500.*try again next run"):
-        pager().resolve(SPEC, dedup_key=FINDING)
-    assert len(responses.calls) == 2
+    with serve(Reply(500, {"status": "error", "message": "try later"})) as (base, script):
+        with pytest.raises(PagingError, match=r"HTTP 500.*try again next run"):
+            Pager({**ENV, "PAGERDUTY_EVENTS_URL": base}).resolve(SPEC, dedup_key=FINDING)
+        assert len(script.calls) == 2
 
 
-@responses.activate
 def test_server_error_then_accepted_succeeds() -> None:
-    responses.post(ENQUEUE, status=503)
-    responses.post(ENQUEUE, status=202, json=accepted(FINDING))
-    trigger(pager())
-    assert len(responses.calls) == 2
+    with serve(Reply(503), Reply(202, accepted(FINDING))) as (base, script):
+        trigger(Pager({**ENV, "PAGERDUTY_EVENTS_URL": base}))
+        assert len(script.calls) == 2
 
 
 @responses.activate
@@ -213,12 +205,9 @@ def test_rate_limit_raises() -> None:
     assert len(responses.calls) == 1
 
 
-@responses.activate
-def test_connection_error_retries_once_then_raises() -> None:
-    responses.post(ENQUEUE, body=requests.ConnectionError("refused"))
+def test_connection_refused_raises() -> None:
     with pytest.raises(PagingError, match="could not be reached to trigger"):
-        trigger(pager())
-    assert len(responses.calls) == 2
+        trigger(Pager({**ENV, "PAGERDUTY_EVENTS_URL": closed_port()}))
 
 
 def test_paging_error_is_in_the_error_tree() -> None:
@@ -231,54 +220,8 @@ def test_empty_dedup_key_raises() -> None:
         pager().resolve(SPEC, dedup_key=" ")
 
 
-# --------------------------------------------------------------------------- parse_page
-
-
-def test_parse_page() -> None:
-    problems: list[str] = []
-    assert parse_page({"min_severity": "high", "routing_key_env": "PD_KEY"}, "p", problems) == (
-        PageSpec("HIGH", "PD_KEY")
-    )
-    assert parse_page({}, "p", problems) == PageSpec("CRITICAL", "PAGERDUTY_ROUTING_KEY")
-    assert parse_page(None, "p", problems) is None
-    assert problems == []
-
-
-@pytest.mark.parametrize(
-    ("node", "expected"),
-    [
-        (
-            {"min_severity": "SEVERE"},
-            "liver.yml: page.min_severity: unknown severity 'SEVERE'; use one of INFORMATIONAL, "
-            "LOW, MEDIUM, HIGH, CRITICAL",
-        ),
-        (
-            {"min_severity": 3},
-            "liver.yml: page.min_severity: unknown severity '3'; use one of INFORMATIONAL, LOW, MEDIUM, HIGH, CRITICAL",
-        ),
-        (
-            {"routing_key_env": KEY + "!"},
-            "liver.yml: page.routing_key_env: must name the environment variable that holds the "
-            "secret, like PAGERDUTY_TOKEN; never put the secret itself in liver.yml",
-        ),
-        (
-            {"min_severity": "HIGH", "severity": "HIGH"},
-            "liver.yml: page.severity: unknown key; did you mean min_severity?",
-        ),
-        (
-            "CRITICAL",
-            "liver.yml: page: must be a mapping like {min_severity: CRITICAL, routing_key_env: PAGERDUTY_ROUTING_KEY}",
-        ),
-    ],
-)
-def test_parse_page_problems(node: object, expected: str) -> None:
-    problems: list[str] = []
-    assert parse_page(node, "liver.yml: page", problems) is None
-    assert problems == [expected]
-
-
 def test_page_spec_covers() -> None:
-    spec = PageSpec("HIGH", "K")
-    assert spec.covers("CRITICAL")
+    spec = PageSpec(Severity.HIGH, "K")
+    assert spec.covers(Severity.CRITICAL)
     assert spec.covers(Severity.HIGH)
-    assert not spec.covers("MEDIUM")
+    assert not spec.covers(Severity.MEDIUM)

@@ -59,7 +59,7 @@ def make_retry(total: int = 4) -> Retry:
     return Retry(
         total=total,
         connect=total,
-        read=0,
+        read=False,
         status=total,
         backoff_factor=0.5,
         backoff_jitter=0.5,

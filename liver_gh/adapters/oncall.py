@@ -162,10 +162,10 @@ def _answer(lookup: _Lookup, fallback: tuple[str, ...], team: frozenset[str]) ->
     candidates = _dedupe((*lookup.logins, *fallback))
     first_fallback = len(_dedupe(lookup.logins))
     if lookup.logins:
-        return Oncall(candidates, tuple(f"{r}." for r in lookup.reasons), team, first_fallback)
+        return Oncall(candidates, tuple(f"{r}." for r in lookup.reasons), team, first_fallback, lookup.source)
     reason = "; ".join(lookup.reasons) or "nobody is on call"
     tail = "using the service's fallback" if fallback else "the service has no fallback, so nobody is assigned"
-    return Oncall(candidates, (f"{reason}; {tail}.",), team, 0)
+    return Oncall(candidates, (f"{reason}; {tail}.",), team, 0, "fallback")
 
 
 def team_of(spec: OncallSpec, people: Mapping[str, str]) -> frozenset[str]:

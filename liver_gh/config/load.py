@@ -204,9 +204,13 @@ def validation_problems(
         if key in seen:
             continue
         seen.add(key)
-        line = _line(node, loc)
-        out.append(f"{source}:{line}: {text}" if line else f"{source}: {text}")
+        out.append(_located(source, node, loc, text))
     return out
+
+
+def _located(source: str, node: Node | None, loc: Sequence[int | str], text: str) -> str:
+    line = _line(node, loc)
+    return f"{source}:{line}: {text}" if line else f"{source}: {text}"
 
 
 def parse_config(text: str, source: str, base_dir: Path | None = None) -> Config:
@@ -219,6 +223,9 @@ def parse_config(text: str, source: str, base_dir: Path | None = None) -> Config
         validated = schema.ConfigSchema.model_validate(data)
     except pydantic.ValidationError as e:
         raise ConfigError(validation_problems(e, schema.ConfigSchema, source, node)) from None
+    cross = validated.cross_problems()
+    if cross:
+        raise ConfigError([_located(source, node, loc, f"{_path(loc)}: {msg}.") for loc, msg in cross])
     explanations = None
     if validated.explanations_dir:
         explanations = Path(validated.explanations_dir)

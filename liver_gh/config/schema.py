@@ -13,7 +13,7 @@ from datetime import date, timedelta
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema, model_validator
 
 from liver_gh.config import model
 from liver_gh.models import Severity
@@ -25,7 +25,7 @@ _BOT_LOGIN = re.compile(r"[A-Za-z0-9][A-Za-z0-9-]{0,33}\[bot\]")
 _REPO = re.compile(r"[A-Za-z0-9-]{1,39}/[A-Za-z0-9._-]{1,100}")
 _TEAM = re.compile(r"[A-Za-z0-9-]{1,39}/[A-Za-z0-9._-]{1,100}")
 _ENV_VAR = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
-_EVERY = re.compile(r"\s*(\d{1,3})\s*([dw])\s*", re.IGNORECASE)
+_EVERY = re.compile(r"\s*(\d{1,12})\s*([dw])\s*", re.IGNORECASE)
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._ -]{0,99}")
 MAX_ROTATION_DAYS = 366
 
@@ -130,19 +130,26 @@ def _name(value: object) -> str:
     raise ValueError("must be a name of letters, digits, spaces, '.', '_' or '-' (at most 100 characters)")
 
 
+def _version(value: object) -> int:
+    if value != 1 or isinstance(value, bool):
+        raise ValueError("must be 1 (the only config version this liver understands)")
+    return 1
+
+
 def _email(value: str) -> str:
     if "@" not in value or any(c.isspace() for c in value):
         raise ValueError(f"{value!r} is not an email address; write email: login")
     return value.lower()
 
 
-SeverityName = Annotated[Severity, BeforeValidator(_severity), Field(json_schema_extra={"type": "string"})]
-AccountIdStr = Annotated[str, BeforeValidator(_account), Field(json_schema_extra={"pattern": r"^\d{12}$"})]
+_SEVERITY_SCHEMA = {"type": "string", "pattern": "(?i)^(critical|high|medium|low|informational)$"}
+SeverityName = Annotated[Severity, BeforeValidator(_severity), WithJsonSchema(_SEVERITY_SCHEMA)]
+AccountIdStr = Annotated[str, BeforeValidator(_account), WithJsonSchema({"type": "string", "pattern": r"^\d{12}$"})]
 Login = Annotated[str, BeforeValidator(_login)]
 Repo = Annotated[str, BeforeValidator(_repo)]
 EnvVar = Annotated[str, BeforeValidator(_env_var)]
 Day = Annotated[date, BeforeValidator(_date)]
-Every = Annotated[timedelta, BeforeValidator(_every), Field(json_schema_extra={"type": "string"})]
+Every = Annotated[timedelta, BeforeValidator(_every), WithJsonSchema({"type": "string", "pattern": "^\\s*\\d+\\s*[dwDW]\\s*$"})]
 TimeZone = Annotated[str, BeforeValidator(_timezone)]
 Name = Annotated[str, BeforeValidator(_name)]
 Email = Annotated[str, AfterValidator(_email)]
@@ -180,7 +187,21 @@ def _approver_entry(value: object) -> object:
     return value
 
 
-ApproverEntry = Annotated[ApproverLoginSchema | ApproverTeamSchema, BeforeValidator(_approver_entry)]
+_APPROVER_SCHEMA = {
+    "anyOf": [
+        {"type": "string", "description": "a GitHub login, or org/team-slug for that team's members"},
+        {
+            "type": "object",
+            "properties": {"login": {"type": "string"}, "id": {"type": "integer", "minimum": 1}},
+            "required": ["login"],
+            "additionalProperties": False,
+        },
+        {"type": "object", "properties": {"team": {"type": "string"}}, "required": ["team"], "additionalProperties": False},
+    ]
+}
+ApproverEntry = Annotated[
+    ApproverLoginSchema | ApproverTeamSchema, BeforeValidator(_approver_entry), WithJsonSchema(_APPROVER_SCHEMA)
+]
 
 
 class ApprovalSchema(_Strict):
@@ -365,7 +386,7 @@ class ReportSchema(_Strict):
 class ConfigSchema(_Strict):
     """The central liver.yml."""
 
-    version: Literal[1]
+    version: Annotated[int, BeforeValidator(_version)]
     securityhub: SecurityHubSchema = Field(default_factory=lambda: SecurityHubSchema())
     approval: ApprovalSchema = Field(default_factory=ApprovalSchema)
     ignore_tag: IgnoreTagSchema = Field(default_factory=IgnoreTagSchema)
@@ -385,38 +406,34 @@ class ConfigSchema(_Strict):
     report: ReportSchema = Field(default_factory=ReportSchema)
     services: Annotated[list[ServiceSchema], Field(min_length=1, max_length=2000)]
 
-    @model_validator(mode="after")
-    def _cross_checks(self) -> ConfigSchema:
-        problems = []
-        names: set[str] = set()
+    def cross_problems(self) -> list[tuple[tuple[int | str, ...], str]]:
+        """Problems that involve several keys, each with the key path to point at."""
+        out: list[tuple[tuple[int | str, ...], str]] = []
+        names: dict[str, int] = {}
         owners: dict[str, str] = {}
-        for service in self.services:
+        for i, service in enumerate(self.services):
             if service.name in names:
-                problems.append(f"the service name '{service.name}' is used twice; service names must be unique")
-            names.add(service.name)
+                out.append((("services", i, "name"), f"'{service.name}' is also services[{names[service.name]}]'s name; service names must be unique"))
+            names.setdefault(service.name, i)
             for account in service.accounts:
                 if account in owners:
-                    problems.append(
-                        f"account {account} is listed under '{owners[account]}' and '{service.name}'; "
-                        "an account belongs to one service"
+                    out.append(
+                        (("services", i, "accounts", account), f"already belongs to service '{owners[account]}'; an account belongs to one service")
                     )
-                owners[account] = service.name
+                owners.setdefault(account, service.name)
         for key in ("products_include", "products_exclude", "regions"):
             values = getattr(self.filters, key)
             if len(values) > MAX_FILTER_VALUES:
-                problems.append(
-                    f"filters.{key} has {len(values)} values; Security Hub accepts at most {MAX_FILTER_VALUES} "
-                    "per filter field"
+                out.append(
+                    (("filters", key), f"has {len(values)} values; Security Hub accepts at most {MAX_FILTER_VALUES} per filter field")
                 )
-        if problems:
-            raise ValueError("; ".join(problems))
-        return self
+        return out
 
 
 class OverrideSchema(_Strict):
     """A service repository's own .github/liver.yml: only what the central config allows."""
 
-    version: Literal[1] | None = None
+    version: Annotated[int, BeforeValidator(_version)] | None = None
     min_severity: MinSeverity | None = None
     sla_days: SlaDays | None = None
     oncall: OncallSchema | None = None

@@ -43,6 +43,7 @@ class Oncall:
     notes: tuple[str, ...] = ()  # provider problems, as sentences (untrusted text inside)
     team: frozenset[str] = frozenset()
     fallback_from: int | None = None  # index of the first fallback login in candidates
+    source: str = ""  # rotation, override, static, pagerduty, opsgenie or fallback
 
 
 @dataclass(frozen=True)
