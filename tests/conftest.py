@@ -163,3 +163,85 @@ def load_json(path: Path) -> Any:
 
 
 Factory = Callable[..., dict[str, Any]]
+
+
+# --------------------------------------------------------------------------- rules without HTTP
+
+
+@dataclass
+class RecordingPager:
+    pages: list[tuple[str, str]]
+    fail: bool = False
+
+    def trigger(self, spec: Any, *, dedup_key: str, **_: Any) -> None:
+        if self.fail:
+            from liver_gh.errors import PagingError
+
+            raise PagingError("PagerDuty's Events API could not be reached (ConnectionError)")
+        self.pages.append(("trigger", dedup_key))
+
+    def resolve(self, spec: Any, *, dedup_key: str) -> None:
+        self.pages.append(("resolve", dedup_key))
+
+
+@dataclass
+class Mem:
+    """liver sync's core (run_sync) over in-memory ports: rule tests in milliseconds."""
+
+    config_text: str
+    tracker: Any
+    hub: Any
+    clock: list[datetime]
+    pager: RecordingPager
+
+    @property
+    def now(self) -> datetime:
+        return self.clock[0]
+
+    def advance(self, **delta: Any) -> None:
+        self.clock[0] = self.clock[0] + timedelta(**delta)
+
+    @property
+    def config(self) -> Any:
+        from liver_gh.config import parse_config
+
+        return parse_config(self.config_text, "liver.yml")
+
+    def sync(self, **kwargs: Any) -> Any:
+        from liver_gh.adapters.oncall import OncallResolver
+        from liver_gh.sync import Ports, run_sync
+
+        config = self.config
+        ports = Ports(self.tracker, self.hub, OncallResolver(config.people, {}), self.pager, self.tracker.creators)
+        return run_sync(config, ports=ports, library=_library(), now=self.now, **kwargs)
+
+    def issues(self, repo: str = "acme/payments") -> list[Any]:
+        return self.tracker.all_issues(repo)
+
+    def workflow(self, fid: str) -> str:
+        return str(self.hub.raw(fid)["Workflow"]["Status"])
+
+
+_LIBRARY: list[Any] = []
+
+
+def _library() -> Any:
+    from liver_gh.render.explanations import Library
+
+    if not _LIBRARY:
+        _LIBRARY.append(Library.load())
+    return _LIBRARY[0]
+
+
+@pytest.fixture
+def mem() -> Mem:
+    from tests.memory import MemoryHub, MemoryTracker
+
+    clock = [NOW]
+    tracker = MemoryTracker(lambda: clock[0])
+    for login in ("alice", "bob", "carol", "cto", "mallory", "lead"):
+        tracker.user(login)
+    tracker.add_repo("acme/payments", ["alice", "bob", "cto", "mallory"])
+    tracker.add_repo("acme/search", ["carol"])
+    tracker.teams["acme/security-leads"] = {"lead"}
+    return Mem(BASE_CONFIG, tracker, MemoryHub(lambda: clock[0]), clock, RecordingPager([]))

@@ -11,7 +11,7 @@ from liver_fakes.findings import control_catalogue, control_finding
 DATA = Path(__file__).parent / "data"
 ASFF_DIR = Path(__file__).parent.parent / "liver_fakes" / "data" / "asff"
 
-__all__ = ["ASFF_DIR", "DATA", "control_catalogue", "control_finding", "finding_key", "keys_in", "plain", "real_samples"]
+__all__ = ["ASFF_DIR", "DATA", "control_catalogue", "control_finding", "finding_key", "finding_marker", "keys_in", "plain", "real_samples"]
 
 
 def finding_key(finding_id: str) -> str:
@@ -19,6 +19,13 @@ def finding_key(finding_id: str) -> str:
     from liver_gh.rules.identity import Identity, KeyKind
 
     return Identity(KeyKind.FINDING, finding_id=finding_id).key
+
+
+def finding_marker(finding_id: str) -> str:
+    """The hidden identity marker of one finding's issue."""
+    from liver_gh.rules.identity import Identity, KeyKind
+
+    return Identity(KeyKind.FINDING, finding_id=finding_id).marker()
 
 
 def plain(markdown: str) -> str:

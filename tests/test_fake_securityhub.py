@@ -30,7 +30,7 @@ from liver_fakes.securityhub import (
     InvalidFindingError,
 )
 
-ASFF_DIR = Path(__file__).parent / "data" / "asff"
+from tests.factories import ASFF_DIR  # noqa: E402
 NOW = datetime(2023, 6, 1, 12, 0, 0, tzinfo=UTC)
 # The one sample that BatchImportFindings would reject: the published doc sample has
 # Severity.Normalized as the string "40" and a Normalized inside FindingProviderFields.

@@ -23,7 +23,6 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from datetime import datetime, timedelta
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -33,25 +32,15 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, rule
 
-from liver_gh.rules import identity
-from tests.factories import finding_key, keys_in
-from liver_gh.explanations import Library
 from tests.conftest import Env, build_env, ts
-from tests.factories import control_finding
+from liver_gh.rules.identity import UDF_ISSUE
+from tests.factories import control_finding, finding_key, finding_marker, keys_in
 
 REPO = "acme/payments"
 LABEL = "liver/suppress-approved"
 APPROVERS = frozenset({"cto", "lead"})  # cto by login, lead through acme/security-leads
 EXPIRY = timedelta(days=180)
 PEOPLE = ("cto", "lead", "bob", "mallory")
-
-_real_library_load = Library.load.__func__  # type: ignore[attr-defined]
-
-
-@cache
-def _library(extra_dir: Path | None) -> Library:
-    return _real_library_load(Library, extra_dir)  # type: ignore[no-any-return]
-
 
 @contextmanager
 def lifecycle_env() -> Iterator[Env]:
@@ -60,9 +49,6 @@ def lifecycle_env() -> Iterator[Env]:
         tempfile.TemporaryDirectory() as tmp,
         pytest.MonkeyPatch.context() as monkeypatch,
     ):
-        # Not in the fixture, for speed only: parse the read-only template library once per
-        # process instead of on every sync (it dominates a sync's run time).
-        monkeypatch.setattr(Library, "load", classmethod(lambda cls, extra_dir=None: _library(extra_dir)))
         with build_env(Path(tmp), monkeypatch) as env:
             yield env
 
@@ -174,10 +160,10 @@ class Lifecycle(RuleBasedStateMachine):
             body += "\n\nUpdate from the team: a fix is scheduled for next sprint."
         else:
             # Paste the other finding's identity marker, as copied from the other issue's body.
-            pasted = identity.marker(finding_key(other))
+            pasted = finding_marker(other)
             assert pasted in (self.issue(other_n)["body"] or "") or other_n in self.tampered
             if how == "replace marker":
-                body = body.replace(identity.marker(finding_key(fid)), pasted)
+                body = body.replace(finding_marker(fid), pasted)
             else:
                 body += "\n" + pasted
         if keys_in(body) != [finding_key(fid)]:
@@ -242,7 +228,7 @@ class Lifecycle(RuleBasedStateMachine):
             ]
             assert len(carrying) <= 1, f"{fid}: several issues carry its identity: {carrying}"
 
-            link = (f.get("UserDefinedFields") or {}).get(identity.UDF_ISSUE)
+            link = (f.get("UserDefinedFields") or {}).get(UDF_ISSUE)
             linked = by_url.get(link) if link else None
             workflow = f["Workflow"]["Status"]
             note = f.get("Note") or {}
