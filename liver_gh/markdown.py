@@ -82,7 +82,9 @@ def text_block(value: object, limit: int = 4000) -> Markdown:
 def code(value: object, limit: int = 300) -> Markdown:
     """An arbitrary value as inline code, immune to backtick breakout and mentions."""
     one_line = " ".join(_clean(value).split())
-    cut = truncate(one_line, limit).replace("`", "\u02cb")
+    # No AWS identifier contains a backtick or angle brackets: swapping them for look-alikes
+    # keeps a value from closing the span or reading as liver's hidden markers.
+    cut = truncate(one_line, limit).replace("`", "\u02cb").replace("<", "\u2039").replace(">", "\u203a")
     return Markdown(f"`{cut}`" if cut.strip() else "` `")
 
 

@@ -172,19 +172,29 @@ def _facts_table(b: BodyInput, doc: str | None) -> list[str]:
     return rows
 
 
-def _per_resource(library: Library, explanation: Explanation | None, findings: Sequence[Finding]) -> list[str]:
-    """The AWS CLI part of the fix for every member of a group, each in its own fold."""
+def _per_resource(
+    library: Library, explanation: Explanation | None, findings: Sequence[Finding], budget: int
+) -> list[str]:
+    """The AWS CLI part of the fix for every member of a group, each in its own fold, within ``budget``."""
     if explanation is None or explanation.kind != "control" or len(findings) < 2:
         return []
     out = ["", "## Commands for each resource", ""]
+    used = sum(len(x) + 1 for x in out)
+    shown = 0
     for f in findings[:PER_RESOURCE_LIMIT]:
         cli = split_sections(_render(library, explanation, f)).get("AWS CLI")
         if not cli:
             return []
-        out += [f"<details><summary>{code(f.resources[0].id)}</summary>", "", cli, "", "</details>", ""]
-    if len(findings) > PER_RESOURCE_LIMIT:
-        out.append(f"The other {len(findings) - PER_RESOURCE_LIMIT} resources take the same commands with their own names.")
-    return out
+        fold = [f"<details><summary>{code(f.resources[0].id)}</summary>", "", cli, "", "</details>", ""]
+        size = sum(len(x) + 1 for x in fold)
+        if used + size > budget:
+            break
+        out += fold
+        used += size
+        shown += 1
+    if shown < len(findings):
+        out.append(f"The other {len(findings) - shown} resources take the same commands with their own names.")
+    return out if shown else []
 
 
 def _next_steps(b: BodyInput) -> list[str]:
@@ -242,24 +252,26 @@ def render_issue(library: Library, b: BodyInput) -> tuple[Markdown, tuple[Markdo
     explanation = pick_explanation(library, first)
     control = catalogue.load(library.root).get((first.control_id or "").lower())
     doc = (control.doc_url if control else catalogue.doc_url(first.control_id)) if first.control_id else None
-    parts: list[str] = [_headline(b), "", *_facts_table(b, doc), ""]
+    head: list[str] = [_headline(b), "", *_facts_table(b, doc), ""]
     for note in [*(text(n, 600) for n in b.assignee.notes), *b.notes]:
-        parts.append(f"> [!NOTE]\n> {note}\n")
+        head.append(f"> [!NOTE]\n> {note}\n")
     origin = where_defined([r for f in b.findings for r in f.resources], "resource")
     if origin:
-        parts += [origin, ""]
+        head += [origin, ""]
     explained = Markdown(truncate(_render(library, explanation, first), EXPLANATION_LIMIT))
-    parts.append(explained)
-    parts += _per_resource(library, explanation, b.findings)
-    left: list[Finding] = []
-    fixed = sum(len(p) + 1 for p in parts) + 6000  # next steps, details, marker
-    if b.identity.grouped:
-        section, left = members_section(b.findings, max(2000, BODY_BUDGET - fixed))
-        parts += ["", section]
-    parts += _next_steps(b) + _references(explanation, doc) + _details(first) + ["", b.identity.marker(), ""]
-    body = "\n".join(parts)
-    if len(body) > BODY_BUDGET:
+    tail = _next_steps(b) + _references(explanation, doc) + _details(first) + ["", b.identity.marker(), ""]
+    fixed = sum(len(p) + 1 for p in [*head, explained, *tail])
+    if fixed > BODY_BUDGET:
         # Cut the explanation, never the marker or the next steps.
-        keep = max(500, len(explained) - (len(body) - BODY_BUDGET) - 100)
-        body = body.replace(explained, truncate(explained, keep), 1)
+        explained = Markdown(truncate(explained, max(500, len(explained) - (fixed - BODY_BUDGET) - 100)))
+        fixed = sum(len(p) + 1 for p in [*head, explained, *tail])
+    room = max(0, BODY_BUDGET - fixed)
+    left: list[Finding] = []
+    middle: list[str] = []
+    if b.identity.grouped:
+        commands = _per_resource(library, explanation, b.findings, room // 2)
+        room -= sum(len(p) + 1 for p in commands)
+        section, left = members_section(b.findings, max(300, room))
+        middle = [*commands, "", section]
+    body = "\n".join([*head, explained, *middle, *tail])
     return Markdown(body), ((overflow_comment(left),) if left else ())
