@@ -226,9 +226,12 @@ class _Repo:
     # Per-issue indexes, so listing one issue's events/comments is not O(repo).
     events_by_issue: dict[int, list[_Event]] = field(default_factory=dict)
     comments_by_issue: dict[int, dict[int, _Comment]] = field(default_factory=dict)
-    contents: dict[str, str] = field(default_factory=dict)
+    contents: dict[str, str | bytes] = field(default_factory=dict)
+    symlinks: dict[str, str] = field(default_factory=dict)  # path -> target
     next_number: int = 1
     default_branch: str = "main"
+    has_issues: bool = True
+    no_push: set[str] = field(default_factory=set)  # collaborators with triage only: GitHub drops their labels
 
     @property
     def full_name(self) -> str:
@@ -390,6 +393,7 @@ class FakeGitHub:
         self._tokens: dict[str, str] = {}
         self._repos: dict[str, _Repo] = {}
         self._repos_by_id: dict[int, _Repo] = {}
+        self._renamed: dict[str, _Repo] = {}
         self._teams: dict[str, _Team] = {}
 
     # -- configuration -----------------------------------------------------
@@ -482,10 +486,34 @@ class FakeGitHub:
             for login in maintainers:
                 team.members[self._user(login).login.lower()] = "maintainer"
 
-    def put_content(self, full_name: str, path: str, text: str) -> None:
+    def put_content(self, full_name: str, path: str, text: str | bytes) -> None:
         """Store a file on the default branch (served by GET .../contents/{path})."""
         with self._lock:
             self._repo(full_name).contents[path.strip("/")] = text
+
+    def put_symlink(self, full_name: str, path: str, target: str) -> None:
+        """A symbolic link in the repository (the contents API answers type "symlink")."""
+        with self._lock:
+            self._repo(full_name).symlinks[path.strip("/")] = target
+
+    def rename_repo(self, old: str, new: str) -> None:
+        """Rename or transfer a repository: the old name answers 301 for reads and 307 for writes."""
+        with self._lock:
+            repo = self._repo(old)
+            owner_login, name = new.split("/", 1)
+            repo.owner = self._users.get(owner_login.lower()) or self._user(owner_login, kind="Organization")
+            repo.name = name
+            self._repos[new.lower()] = repo
+            self._renamed[old.lower()] = repo
+
+    def disable_issues(self, full_name: str) -> None:
+        with self._lock:
+            self._repo(full_name).has_issues = False
+
+    def without_push(self, full_name: str, login: str) -> None:
+        """Give ``login`` triage access only: GitHub silently drops the labels and assignees it sets on create."""
+        with self._lock:
+            self._repo(full_name).no_push.add(login.lower())
 
     # -- inspection -----------------------------------------------------------
 
@@ -710,6 +738,10 @@ class FakeGitHub:
                 found = self._spec.match(route_method, canonical)
                 op = found[0] if found else None
 
+        moved = self._moved(method, parts.path, parts.query)
+        if moved is not None:
+            self.requests_log.append((method, log_path, moved.status))
+            return moved
         after = False
         if self.fault is not None:
             outcome = self.fault(req)
@@ -799,6 +831,21 @@ class FakeGitHub:
             payload = b""
         self.requests_log.append((method, log_path, status))
         return FakeResponse(status, out_headers, payload)
+
+    def _moved(self, method: str, path: str, query: str) -> FakeResponse | None:
+        """GitHub's answer for a renamed repository: 301 to /repositories/{id} for reads, 307 for writes."""
+        if self._base_path and path.startswith(self._base_path):
+            path = path[len(self._base_path) :]
+        m = re.match(r"^/repos/([^/]+)/([^/]+)(/.*)?$", path)
+        if not m:
+            return None
+        repo = self._renamed.get(f"{m.group(1)}/{m.group(2)}".lower())
+        if repo is None or repo.full_name.lower() == f"{m.group(1)}/{m.group(2)}".lower():
+            return None
+        location = f"{self._api}/repositories/{repo.id}{m.group(3) or ''}" + (f"?{query}" if query else "")
+        status = 301 if method in ("GET", "HEAD") else 307
+        body = json.dumps({"message": "Moved Permanently", "url": location, "documentation_url": DOCS}).encode()
+        return FakeResponse(status, {"location": location, "content-type": "application/json; charset=utf-8"}, body)
 
     def _canonical_path(self, path: str) -> str | None:
         """Strip the base path; map /repositories/{id} and /organizations/{id}/team/{id}."""
@@ -947,8 +994,14 @@ class FakeGitHub:
         return repo
 
     def _ctx_issue(self, ctx: _Ctx) -> tuple[_Repo, _Issue]:
-        repo = self._ctx_repo(ctx)
+        repo = self._issues_repo(ctx)
         return repo, self._issue(repo, int(ctx.params["number"]))
+
+    def _issues_repo(self, ctx: _Ctx) -> _Repo:
+        repo = self._ctx_repo(ctx)
+        if not repo.has_issues:
+            raise FakeApiError(410, "Issues are disabled for this repo", documentation_url=f"{DOCS}/issues/issues")
+        return repo
 
     def _repo_link(self, repo: _Repo, ctx: _Ctx) -> str:
         prefix = f"/repos/{ctx.params['owner']}/{ctx.params['repo']}"
@@ -1171,7 +1224,7 @@ class FakeGitHub:
                 "stargazers_count": 0,
                 "watchers_count": 0,
                 "language": None,
-                "has_issues": True,
+                "has_issues": repo.has_issues,
                 "has_projects": True,
                 "has_downloads": True,
                 "has_wiki": True,
@@ -1315,6 +1368,9 @@ class FakeGitHub:
         )
         repo.next_number += 1
         repo.issues[issue.number] = issue
+        if actor.login.lower() in repo.no_push:
+            # "Only users with push access can set labels for new issues. Labels are silently dropped otherwise."
+            return issue
         self._apply_labels(repo, issue, actor, [*labels])
         self._apply_assignees(repo, issue, actor, self._unique(assignees))
         return issue
@@ -1574,6 +1630,8 @@ class FakeGitHub:
         if ref != repo.default_branch:
             raise _not_found(doc, f"No commit found for the ref {ref}")
         path = ctx.params["path"].strip("/")
+        if path in repo.symlinks:
+            return _Result(200, self._symlink_json(repo, path))
         if path in repo.contents:
             return _Result(200, self._content_json(repo, path, with_content=True))
         children = sorted(
@@ -1587,9 +1645,16 @@ class FakeGitHub:
             raise _not_found(doc)
         return _Result(200, [self._content_json(repo, child) for child in children])
 
+    def _symlink_json(self, repo: _Repo, path: str) -> dict[str, Any]:
+        out = self._content_json(repo, path)
+        target = repo.symlinks[path]
+        out.update(type="symlink", target=target, size=len(target), download_url=None)
+        return out
+
     def _content_json(self, repo: _Repo, path: str, *, with_content: bool = False) -> dict[str, Any]:
         is_file = path in repo.contents
-        data = repo.contents.get(path, "").encode()
+        raw = repo.contents.get(path, "")
+        data = raw if isinstance(raw, bytes) else raw.encode()
         if is_file:
             sha = hashlib.sha1(b"blob %d\0" % len(data) + data, usedforsecurity=False).hexdigest()
         else:
@@ -1624,7 +1689,7 @@ class FakeGitHub:
 
     @_route("GET", _R + "/issues")
     def _h_list_issues(self, ctx: _Ctx) -> _Result:
-        repo = self._ctx_repo(ctx)
+        repo = self._issues_repo(ctx)
         doc = f"{DOCS}/issues/issues#list-repository-issues"
         state = ctx.q("state", "open")
         wanted = [n.strip().lower() for n in ctx.q("labels").split(",") if n.strip()]
@@ -1678,7 +1743,7 @@ class FakeGitHub:
 
     @_route("POST", _R + "/issues")
     def _h_create_issue(self, ctx: _Ctx) -> _Result:
-        repo = self._ctx_repo(ctx)
+        repo = self._issues_repo(ctx)
         doc = f"{DOCS}/issues/issues#create-an-issue"
         data = ctx.json_object(doc)
         labels = self._label_names(data.get("labels", []), doc)
