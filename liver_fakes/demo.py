@@ -22,7 +22,7 @@ from liver_gh.adapters.github import GitHubTracker
 from liver_gh.adapters.oncall import OncallResolver
 from liver_gh.adapters.paging import Pager
 from liver_gh.adapters.securityhub import RETRIES, SecurityHub
-from liver_gh.config import load_config
+from liver_gh.config.load import load_config
 from liver_gh.render.explanations import Library
 from liver_gh.report.actions import write_outputs
 from liver_gh.sync import Ports, run_sync

@@ -73,7 +73,7 @@ def guarded(fn: F) -> Callable[..., None]:
 
 
 def _load(config_path: Path | None) -> tuple[Any, Any]:
-    from liver_gh.config import load_config
+    from liver_gh.config.load import load_config
     from liver_gh.render.explanations import Library
 
     config = load_config(config_path)

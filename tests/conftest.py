@@ -203,7 +203,7 @@ class Mem:
 
     @property
     def config(self) -> Any:
-        from liver_gh.config import parse_config
+        from liver_gh.config.load import parse_config
 
         return parse_config(self.config_text, "liver.yml")
 

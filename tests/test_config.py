@@ -11,7 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from liver_gh.cli import main
-from liver_gh.config import load_config, parse_config
+from liver_gh.config.load import load_config, parse_config
 from liver_gh.config.model import (
     ApproverLogin,
     ApproverTeam,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any
 
+import requests
 import responses
 
 from tests.conftest import Env, ts
@@ -225,3 +226,20 @@ def test_paging_failure_is_reported_and_retried_next_run(env: Env) -> None:
     second = env.sync(env={"PD_ROUTING": "R0UTING"})
     assert second.exit_code == 0, second.output
     assert "liver:paged" in {lb["name"] for lb in env.gh.issue(REPO, issue["number"])["labels"]}
+
+
+def test_a_page_that_fails_again_is_not_reported_as_paged(env: Env) -> None:
+    """PagerDuty unreachable on the second run: the step is a failure, not 'paged' and 'updated'."""
+    env.write_config(
+        env.config.read_text().replace(
+            "github:\n", "page: {min_severity: CRITICAL, routing_key_env: PD_ROUTING}\ngithub:\n", 1
+        )
+    )
+    env.rsps.add(responses.POST, EVENTS, body=requests.ConnectionError("unreachable"))
+    env.hub.import_findings([critical(env)])
+    env.sync(env={"PD_ROUTING": "R0UTING"})
+    second = env.sync(env={"PD_ROUTING": "R0UTING"})
+    assert second.exit_code == 1
+    assert "updated: 0" in second.output
+    assert "[paged] (failed)" in second.output
+    assert second.output.count("could not be reached to trigger") == 1
