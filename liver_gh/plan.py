@@ -174,6 +174,8 @@ class _Planner:
                 self.plan.warnings.append(msg)
 
     def _join(self, finding: Finding, found: routing.Owner, current: Identity, link: Link) -> None:
+        if link.state is LinkState.DANGLING and not self.world.complete:
+            return  # its issue was not read in this partial run: the scheduled run decides
         identity = link.identity if link.state is LinkState.REGROUPED and link.identity else current
         subject = self.subjects.setdefault(
             (found.service.name, identity.key), Subject(identity, found.service, found.environment)

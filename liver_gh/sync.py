@@ -15,6 +15,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TypeVar
 
+from liver_gh import dispatch
+from liver_gh.actions import Step
 from liver_gh.apply import Progress, apply_plan
 from liver_gh.config.model import OVERRIDE_PATH, Config, Service
 from liver_gh.config.override import apply_override
@@ -192,6 +194,35 @@ def _renderer(library: Library, config: Config, now: datetime) -> Renderer:
     return render
 
 
+@dataclass(frozen=True)
+class Everything:
+    """A scheduled run: every finding liver may act on, every issue of the chosen services."""
+
+
+@dataclass(frozen=True)
+class OneIssue:
+    """Event mode: one issue, and only the findings that could belong to it."""
+
+    ref: str
+
+
+@dataclass(frozen=True)
+class Dispatched:
+    """Dispatch mode: findings named by an EventBridge event, and only their issues."""
+
+    finding_ids: tuple[str, ...]
+
+
+Target = Everything | OneIssue | Dispatched
+
+
+@dataclass
+class _Gathered:
+    services: tuple[Service, ...]
+    issues: dict[str, list[TrackedIssue]]
+    findings: dict[str, Finding]
+
+
 def run_sync(
     config: Config,
     *,
@@ -201,7 +232,7 @@ def run_sync(
     dry_run: bool = False,
     scope: Scope = Scope(),
     authority: Authority = Authority.CENTRAL,
-    issue_ref: str | None = None,
+    target: Target = Everything(),
     keep_rendered: bool = False,
     progress: Progress | None = None,
 ) -> RunReport:
@@ -211,57 +242,22 @@ def run_sync(
         report.warn(f"No configured service matches {scope.repo or scope.shard}; nothing to do.")
         return report
     r = _Reads(config, ports, report, now, set())
-    creators = frozenset(c.lower() for c in ports.creators)
-    complete = issue_ref is None
     try:
-        if issue_ref:
-            found = _one_issue(issue_ref, config, r, report)
-            if found is None:
-                return report
-            services, issues, findings = found
-        else:
-            services = r.overrides(r.resolve_repos(services))
-            findings = r.findings(_queries(config, services))
-            issues = r.issues(services)
-        r.histories(issues, findings)
-        memberships = r.memberships(issues, findings, creators)
-        oncall = {s.name: ports.oncall.who(s.name, s.oncall, now) for s in services}
-        assignable = r.assignable(services, oncall)
-        gone = reads.gone_checks([i for v in issues.values() for i in v], findings.values(), config, services)
-        verified_gone = set()
-        for url, query in gone.items():
-            extra = r.findings([query])
-            findings.update(extra)
-            if not extra:
-                verified_gone.add(url)
+        gathered = _gather(target, services, r)
+        world = _world(gathered, r, authority, complete=isinstance(target, Everything)) if gathered else None
     except StopRun as e:
         report.stopped_early = f"{e}; nothing was changed, the next run tries again."
         return report
     for bad in ports.hub.bad_findings:
         report.fail(f"malformed finding skipped: {bad}")
-    world = World(
-        findings=findings,
-        issues=issues,
-        services=services,
-        now=now,
-        creators=creators,
-        oncall=oncall,
-        memberships=memberships,
-        assignable=assignable,
-        failed_repos=frozenset(r.failed),
-        central=authority is Authority.CENTRAL,
-        complete=complete,
-        verified_gone=frozenset(verified_gone),
-    )
+    if world is None or gathered is None:
+        return report
     plan = build_plan(world, config, _renderer(library, config, now))
     report.findings_seen += plan.seen
     report.skipped.update(plan.skipped)
     for w in plan.warnings:
         report.warn(w)
-    steps = plan.steps
-    if issue_ref:
-        only = {i.url for v in issues.values() for i in v}
-        steps = [s for s in steps if (s.issue and s.issue.url in only)]
+    steps = plan.steps if isinstance(target, Everything) else _concerning(plan.steps, gathered)
     apply_plan(
         steps,
         tracker=None if dry_run else ports.tracker,
@@ -271,6 +267,56 @@ def run_sync(
         progress=progress,
     )
     return report
+
+
+def _gather(target: Target, services: tuple[Service, ...], r: _Reads) -> _Gathered | None:
+    if isinstance(target, OneIssue):
+        return _one_issue(target.ref, r)
+    if isinstance(target, Dispatched):
+        found = dispatch.gather(target.finding_ids, r.config, r.ports, r.report, r.now, r.overrides)
+        return _Gathered(*found) if found else None
+    services = r.overrides(r.resolve_repos(services))
+    return _Gathered(services, r.issues(services), r.findings(_queries(r.config, services)))
+
+
+def _world(g: _Gathered, r: _Reads, authority: Authority, complete: bool) -> World:
+    """Everything else the rules need, read only where they need it."""
+    ports, now = r.ports, r.now
+    creators = frozenset(c.lower() for c in ports.creators)
+    r.histories(g.issues, g.findings)
+    memberships = r.memberships(g.issues, g.findings, creators)
+    oncall = {s.name: ports.oncall.who(s.name, s.oncall, now) for s in g.services}
+    assignable = r.assignable(g.services, oncall)
+    verified_gone = set()
+    listed = [i for v in g.issues.values() for i in v]
+    for url, query in reads.gone_checks(listed, g.findings.values(), r.config, g.services).items():
+        extra = r.findings([query])
+        g.findings.update(extra)
+        if not extra:
+            verified_gone.add(url)
+    return World(
+        findings=g.findings,
+        issues=g.issues,
+        services=g.services,
+        now=now,
+        creators=creators,
+        oncall=oncall,
+        memberships=memberships,
+        assignable=assignable,
+        failed_repos=frozenset(r.failed),
+        central=authority is Authority.CENTRAL,
+        complete=complete,
+        verified_gone=frozenset(verified_gone) if complete else frozenset(),
+    )
+
+
+def _concerning(steps: list[Step], g: _Gathered) -> list[Step]:
+    """In event and dispatch mode, only the steps about what was read for the event."""
+    urls = {i.url for v in g.issues.values() for i in v}
+    ids = set(g.findings)
+    return [
+        s for s in steps if (s.issue is not None and s.issue.url in urls) or (s.open is not None and {f.id for f in s.open.findings} & ids)
+    ]
 
 
 def _queries(config: Config, services: Sequence[Service]) -> list[Query]:
@@ -284,20 +330,17 @@ def _queries(config: Config, services: Sequence[Service]) -> list[Query]:
     return [new, Tracked()]
 
 
-def _one_issue(
-    issue_ref: str, config: Config, r: _Reads, report: RunReport
-) -> tuple[tuple[Service, ...], dict[str, list[TrackedIssue]], dict[str, Finding]] | None:
-    """Event mode: one issue, and only the findings that could belong to it."""
+def _one_issue(issue_ref: str, r: _Reads) -> _Gathered | None:
     repo, number = parse_issue_ref(issue_ref)
-    service = config.service_by_repo(repo)
+    service = r.config.service_by_repo(repo)
     if service is None:
-        report.warn(f"{repo} is not the repository of any configured service; nothing to do.")
+        r.report.warn(f"{repo} is not the repository of any configured service; nothing to do.")
         return None
     issue = r.ports.tracker.get_issue(repo, number)
     marker = read_marker(issue.body)
     if issue.author.lower() not in {c.lower() for c in r.ports.creators} or marker.identity is None:
-        report.warn(f"{issue.ref} was not opened by liver or has no valid identity; nothing to do.")
+        r.report.warn(f"{issue.ref} was not opened by liver or has no valid identity; nothing to do.")
         return None
     services = r.overrides((service,))
     queries: list[Query] = [reads.query_for(marker.identity, services[0]), LinkedTo(issue.url)]
-    return services, {repo: [issue]}, r.findings(queries)
+    return _Gathered(services, {repo: [issue]}, r.findings(queries))

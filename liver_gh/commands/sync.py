@@ -19,7 +19,8 @@ from liver_gh.render.explanations import Library
 from liver_gh.report import actions
 from liver_gh.report.progress import progress_printer
 from liver_gh.report.run import RunReport
-from liver_gh.sync import Authority, Ports, Scope, run_sync
+from liver_gh import dispatch
+from liver_gh.sync import Authority, Dispatched, Everything, OneIssue, Ports, Scope, Target, run_sync
 
 EXIT_OK, EXIT_FAILURES = 0, 1
 
@@ -49,20 +50,30 @@ def run(
 ) -> int:
     env = os.environ
     payload = event_payload(event_path, env) if (issue_event or event_path) else None
-    from_event = payload is not None
+    target: Target = OneIssue(issue_ref) if issue_ref else Everything()
+    from_issues_event = False
     if payload is not None:
-        issue_ref = runtime.issue_from_event(payload)
-        if issue_ref is None:
-            click.echo("This event is not about an issue; nothing to do.")
-            return EXIT_OK
+        ids = dispatch.finding_ids(payload)
+        forwarded = dispatch.forwarded_issue(payload)
+        if ids is not None:
+            target = Dispatched(ids)
+        elif forwarded is not None:
+            target = OneIssue(forwarded)
+        else:
+            ref = runtime.issue_from_event(payload)
+            if ref is None:
+                click.echo("This event is not about an issue; nothing to do.")
+                return EXIT_OK
+            target, from_issues_event = OneIssue(ref), True
     if per_repo:
         repo = repo or env.get("GITHUB_REPOSITORY")
         if not repo:
             raise ConfigError(["--per-repo needs $GITHUB_REPOSITORY or --repo OWNER/NAME."])
     scope = Scope(repo=repo, shard=runtime.parse_shard(shard) if shard else None)
-    authority = Authority.SERVICE if (per_repo or repo or from_event) else Authority.CENTRAL
+    # An 'issues' event runs in the service repository where it happened: that run never suppresses.
+    authority = Authority.SERVICE if (per_repo or repo or from_issues_event) else Authority.CENTRAL
     tracker = runtime.github(config, env)
-    if payload is not None and not runtime.event_is_liver_issue(payload, tracker.creators, config):
+    if from_issues_event and payload is not None and not runtime.event_is_liver_issue(payload, tracker.creators, config):
         # Only a shortcut: whether to act is decided from GitHub's own answer, not the payload.
         click.echo("This event is not about a liver issue; nothing to do.")
         return EXIT_OK
@@ -82,7 +93,7 @@ def run(
         dry_run=dry_run,
         scope=scope,
         authority=authority,
-        issue_ref=issue_ref,
+        target=target,
         progress=None if quiet else progress_printer(len(scope.select(config.services))),
     )
     return finish(report, fmt)
