@@ -133,7 +133,9 @@ def run_demo(echo: Callable[[str], None], config_path: Path | None = None) -> in
     with responses.RequestsMock(assert_all_requests_are_fired=False) as rsps:
         gh_fake.mount(rsps)
         for run in (1, 2):
-            tracker = GitHubTracker.connect("demo-token", API, creators=("liver-bot",), per_minute=100000, per_hour=100000)
+            tracker = GitHubTracker.connect(
+                "demo-token", API, creators=("liver-bot",), per_minute=100000, per_hour=100000
+            )
             hub = SecurityHub(client)
             ports = Ports(tracker, hub, OncallResolver(config.people, {}), Pager({}), tracker.creators)
             before_gh, before_sh = len(gh_fake.requests_log), len(hub_fake.calls)

@@ -49,6 +49,8 @@ from botocore.model import ServiceModel, Shape
 from botocore.parsers import create_parser
 from botocore.validate import ParamValidator
 
+from liver_fakes import ocsf
+
 __all__ = [
     "ContractViolation",
     "FakeNotImplementedError",
@@ -128,6 +130,8 @@ _EMULATED: Final = {
     ("POST", "/findings"): "GetFindings",
     ("PATCH", "/findings/batchupdate"): "BatchUpdateFindings",
     ("POST", "/findings/import"): "BatchImportFindings",
+    ("POST", "/findingsv2"): "GetFindingsV2",
+    ("PATCH", "/findingsv2/batchupdatev2"): "BatchUpdateFindingsV2",
 }
 
 
@@ -701,6 +705,7 @@ class _Stored:
     seq: int
     # Top-level fields changed with BatchUpdateFindings; providers no longer own them.
     customer_set: set[str] = field(default_factory=set)
+    comment: str | None = None  # the v2 Comment (BatchUpdateFindingsV2)
 
 
 class _RawBody:
@@ -838,8 +843,12 @@ class FakeSecurityHub:
                     "GetFindings": self._get_findings,
                     "BatchUpdateFindings": self._batch_update,
                     "BatchImportFindings": self._batch_import,
+                    "GetFindingsV2": self._get_findings_v2,
+                    "BatchUpdateFindingsV2": self._batch_update_v2,
                 }[operation]
                 result = handler(params)
+            except ocsf.V2Error as error:
+                return self._error_response(operation, _ApiError(error.code, error.message))
             except _ApiError as error:
                 return self._error_response(operation, error)
         return self._ok_response(operation, result)
@@ -919,6 +928,45 @@ class FakeSecurityHub:
         if len(keyed) > max_results:
             result["NextToken"] = self._encode_token(query, page[-1][0])
         return result
+
+    # ------------------------------------------------------------------ v2 (OCSF)
+
+    def finding_v2(self, finding_id: str, product_arn: str | None = None) -> Json:
+        stored = self._lookup(finding_id, product_arn)
+        return ocsf.to_ocsf(stored.finding, stored.comment)
+
+    def _get_findings_v2(self, params: Json) -> Json:
+        max_results = params.get("MaxResults", 100)
+        filters = params.get("Filters") or {}
+        query = hashlib.sha256(json.dumps(filters, sort_keys=True).encode()).hexdigest()[:16]
+        start = int(self._decode_token(params["NextToken"], query)[0]) if "NextToken" in params else 0
+        selected = [
+            ocsf.to_ocsf(s.finding, s.comment)
+            for s in sorted(self._findings.values(), key=lambda s: s.seq)
+            if ocsf.matches(ocsf.to_ocsf(s.finding, s.comment), filters)
+        ]
+        page = selected[start : start + max_results]
+        result: Json = {"Findings": copy.deepcopy(page)}
+        if start + max_results < len(selected):
+            result["NextToken"] = self._encode_token(query, [start + max_results])
+        return result
+
+    def _batch_update_v2(self, params: Json) -> Json:
+        def lookup(ident: Json) -> tuple[Json, Any] | None:
+            for stored in self._findings.values():
+                f = stored.finding
+                if "uid" in ident and ocsf.metadata_uid(f) == ident["uid"]:
+                    return f, stored
+                i = ident.get("identifier") or {}
+                if (f["Id"], f["ProductArn"], f["AwsAccountId"]) == (
+                    i.get("FindingInfoUid"),
+                    i.get("MetadataProductUid"),
+                    i.get("CloudAccountUid"),
+                ):
+                    return f, stored
+            return None
+
+        return ocsf.batch_update(params, lookup, _iso(self._now()))
 
     @staticmethod
     def _encode_token(query: str, key: list[Any]) -> str:

@@ -73,7 +73,7 @@ def apply_plan(
         entries: list[Entry] = []
         for step in service_steps:
             entry = _one(step, tracker, hub, pager, report, failed_repos, stopped)
-            stopped = stopped or entry.status is Status.NOT_DONE and report.stopped_early is not None
+            stopped = stopped or (entry.status is Status.NOT_DONE and report.stopped_early is not None)
             entries.append(entry)
             report.entries.append(entry)
         if progress is not None:
@@ -120,7 +120,9 @@ def _execute(step: Step, run: _Run) -> None:
     if op is not None:
         run.tracker.ensure_labels(op.repo, op.labels)
         assignees = (op.assignee.login,) if op.assignee.login else ()
-        created = run.tracker.create_issue(op.repo, op.key, NewIssue(op.title, op.body, op.labels, assignees, op.issue_type))
+        created = run.tracker.create_issue(
+            op.repo, op.key, NewIssue(op.title, op.body, op.labels, assignees, op.issue_type)
+        )
         run.opened = IssueRef(op.repo, created.issue.number, created.issue.url)
         for missing in created.missing:
             run.report.warn(f"{op.repo}: {missing}")
@@ -194,7 +196,7 @@ def _finding_update(update: UpdateFindings, run: _Run) -> None:
         fields[UDF_APPROVAL] = update.approval
     outcome = run.hub.update(
         FindingUpdate(
-            refs=[(r.id, r.product_arn) for r in update.refs],
+            refs=[(r.id, r.product_arn, r.account) for r in update.refs],
             workflow=update.workflow,
             note=update.note.render(issue.url),
             fields=fields,

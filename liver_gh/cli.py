@@ -100,9 +100,13 @@ config_option = click.option(
 @main.command()
 @config_option
 @click.option("--dry-run", is_flag=True, help="Print the plan; change nothing on either side.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json"]), default="text", help="How to print the report or plan.")
+@click.option(
+    "--format", "fmt", type=click.Choice(["text", "json"]), default="text", help="How to print the report or plan."
+)
 @click.option("--issue", "issue_ref", default=None, help="Handle only OWNER/REPO#N (event mode).")
-@click.option("--repo", "repo", default=None, help="Handle only the service of this repository (a service run: never suppresses).")
+@click.option(
+    "--repo", "repo", default=None, help="Handle only the service of this repository (a service run: never suppresses)."
+)
 @click.option("--per-repo", is_flag=True, help="Handle only the service whose repo is $GITHUB_REPOSITORY.")
 @click.option("--shard", default=None, help="I/N: handle the I-th of N deterministic partitions of the services.")
 @click.option(
@@ -158,7 +162,12 @@ def check_config(config_path: Path | None) -> int:
 @main.command()
 @click.argument("control_id", required=False)
 @click.option("--list", "list_", is_flag=True, help="List every control: id, severity, title, explained or not.")
-@click.option("--finding", "finding_file", type=click.Path(exists=True, dir_okay=False, path_type=Path), help="Render with this ASFF finding (JSON).")
+@click.option(
+    "--finding",
+    "finding_file",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="Render with this ASFF finding (JSON).",
+)
 @config_option
 @guarded
 def explain(control_id: str | None, list_: bool, finding_file: Path | None, config_path: Path | None) -> int:
@@ -222,7 +231,9 @@ def demo(config_path: Path | None) -> int:
         from liver_fakes.demo import run_demo
     except ImportError:
         raise ConfigError(
-            ["the demo runs from a source checkout (its fakes are not part of the installed package): clone the repository and run 'make demo'."]
+            [
+                "the demo runs from a source checkout (its fakes are not part of the installed package): clone the repository and run 'make demo'."
+            ]
         ) from None
     return run_demo(click.echo, config_path)
 

@@ -38,7 +38,9 @@ def finding_ids(payload: Mapping[str, Any]) -> tuple[str, ...] | None:
         return None
     client = payload.get("client_payload")
     if not isinstance(client, dict):
-        raise ConfigError(["the dispatch payload has no client_payload object; see docs/deploy for the input transformer."])
+        raise ConfigError(
+            ["the dispatch payload has no client_payload object; see docs/deploy for the input transformer."]
+        )
     ids = client.get("finding_ids", [client["finding_id"]] if "finding_id" in client else [])
     if not isinstance(ids, list) or not ids or not all(isinstance(i, str) and _ID.fullmatch(i) for i in ids):
         raise ConfigError(["client_payload must name finding_id (a string) or finding_ids (a list of strings)."])
@@ -61,7 +63,12 @@ def forwarded_issue(payload: Mapping[str, Any]) -> str | None:
 def echo_of_liver(finding: Finding) -> bool:
     """The event was caused by liver's own update: its Note is liver's and nothing changed since."""
     note = finding.note
-    return note is not None and note.updated_by == "liver" and note.updated_at is not None and note.updated_at >= finding.updated_at
+    return (
+        note is not None
+        and note.updated_by == "liver"
+        and note.updated_at is not None
+        and note.updated_at >= finding.updated_at
+    )
 
 
 def issue_of_url(url: str, config: Config) -> tuple[str, int] | None:

@@ -17,8 +17,8 @@ from datetime import datetime
 from liver_gh.actions import (
     THIS_ISSUE,
     Assignee,
-    IssueAction,
     FindingRef,
+    IssueAction,
     IssueRef,
     NoteText,
     OpenIssue,
@@ -209,7 +209,9 @@ class _Planner:
         chosen = max(candidates, key=lambda i: (pointed.get(i.url, 0), -i.number))
         for dup in candidates:
             if dup is not chosen:
-                self.index.flags[dup.url].append(f"its identity marker duplicates {chosen.ref}; only {chosen.ref} is acted on")
+                self.index.flags[dup.url].append(
+                    f"its identity marker duplicates {chosen.ref}; only {chosen.ref} is acted on"
+                )
         return chosen
 
     def reconcile(self, subject: Subject, issue: TrackedIssue) -> None:
@@ -293,7 +295,9 @@ class _Planner:
         if spec is not None and spec.covers(severity):
             gh.append(Page(THIS_ISSUE, PageAction.TRIGGER, spec, subject.key, title, severity))
         note = NoteText(f"liver notified {service.name} ({subject.environment}) in a GitHub issue:", THIS_ISSUE)
-        update = UpdateFindings(tuple(FindingRef.of(f) for f in members), Workflow.NOTIFIED, note, subject.key, THIS_ISSUE)
+        update = UpdateFindings(
+            tuple(FindingRef.of(f) for f in members), Workflow.NOTIFIED, note, subject.key, THIS_ISSUE
+        )
         return Step(
             StepKind.MOVED if subject.moved_from else StepKind.OPENED,
             service.name,
@@ -343,7 +347,9 @@ class _Planner:
         """Issues no finding belongs to: disputed, unmapped, or (verified) gone."""
         for url, findings in sorted(self.disputed.items()):
             issue = self.index.by_url[url]
-            withdrawn = links.withdraw_unverified(findings, issue, "; ".join(sorted(set(self.index.flags[url]))), read_marker(issue.body).key or "")
+            withdrawn = links.withdraw_unverified(
+                findings, issue, "; ".join(sorted(set(self.index.flags[url]))), read_marker(issue.body).key or ""
+            )
             if withdrawn:
                 self._add(issue, withdrawn)
         for url, accounts in sorted(self.unmapped_issues.items()):
@@ -380,7 +386,9 @@ class _Planner:
         for old in subject.moved_from:
             gh = tuple(links.close_moved(old, subject.service.name, target))
             if gh:
-                self._add(old, lifecycle.Decision(StepKind.MOVED, f"its account moved to service {subject.service.name}", gh))
+                self._add(
+                    old, lifecycle.Decision(StepKind.MOVED, f"its account moved to service {subject.service.name}", gh)
+                )
 
     def mismatches(self) -> None:
         for url, whys in sorted(self.index.flags.items()):

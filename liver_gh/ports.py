@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Protocol
 
 from liver_gh.config.model import OncallSpec, PageSpec
-from liver_gh.models import Finding, Severity, IssueState, StateReason, TrackedIssue, Workflow
+from liver_gh.models import Finding, IssueState, Severity, StateReason, TrackedIssue, Workflow
 from liver_gh.rules.approval import Membership
 from liver_gh.rules.upkeep import Oncall
 
@@ -61,7 +61,7 @@ Query = NewFindings | Tracked | ByIds | ByControl | LinkedTo
 
 @dataclass(frozen=True)
 class FindingUpdate:
-    refs: Sequence[tuple[str, str]]  # (finding id, product ARN)
+    refs: Sequence[tuple[str, str, str]]  # (finding id, product ARN, account id)
     workflow: Workflow | None
     note: str
     fields: dict[str, str]  # liver's UserDefinedFields
@@ -158,7 +158,15 @@ class OncallProvider(Protocol):
 
 class Pager(Protocol):
     def trigger(
-        self, spec: PageSpec, *, dedup_key: str, summary: str, source: str, severity: Severity, link: str, link_text: str
+        self,
+        spec: PageSpec,
+        *,
+        dedup_key: str,
+        summary: str,
+        source: str,
+        severity: Severity,
+        link: str,
+        link_text: str,
     ) -> None: ...
 
     def resolve(self, spec: PageSpec, *, dedup_key: str) -> None: ...

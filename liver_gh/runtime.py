@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
 from liver_gh.adapters.github import GitHubTracker
+from liver_gh.adapters.ocsf import SecurityHubV2
 from liver_gh.adapters.securityhub import SecurityHub, make_client
-from liver_gh.config.model import Config
+from liver_gh.config.model import Config, SourceApi
 from liver_gh.errors import AuthError, ConfigError
 
 DEFAULT_API = "https://api.github.com"
@@ -32,7 +34,9 @@ def read_event(path: Path) -> dict[str, Any]:
     try:
         raw = path.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError([f"{path}: the event payload does not exist; pass --event PATH or set GITHUB_EVENT_PATH."]) from None
+        raise ConfigError(
+            [f"{path}: the event payload does not exist; pass --event PATH or set GITHUB_EVENT_PATH."]
+        ) from None
     except (OSError, UnicodeDecodeError) as e:
         raise ConfigError([f"{path}: the event payload cannot be read ({e})."]) from None
     try:
@@ -75,7 +79,9 @@ def api_url(env: Mapping[str, str]) -> str:
     parts = urlsplit(base)
     if parts.scheme not in ("https", "http") or not parts.netloc:
         raise ConfigError(
-            [f"GITHUB_API_URL={base!r} is not an http(s) URL; use {DEFAULT_API} or https://HOST/api/v3 for GitHub Enterprise Server."]
+            [
+                f"GITHUB_API_URL={base!r} is not an http(s) URL; use {DEFAULT_API} or https://HOST/api/v3 for GitHub Enterprise Server."
+            ]
         )
     return base
 
@@ -92,9 +98,15 @@ def _app_token(config: Config, env: Mapping[str, str], base: str) -> str:
         installation = integration.get_org_installation(owners[0])
         return integration.get_access_token(installation.id).token
     except (ValueError, TypeError) as e:
-        raise ConfigError([f"LIVER_GITHUB_APP_PRIVATE_KEY is not a valid PEM private key ({type(e).__name__})."]) from None
+        raise ConfigError(
+            [f"LIVER_GITHUB_APP_PRIVATE_KEY is not a valid PEM private key ({type(e).__name__})."]
+        ) from None
     except GithubException as e:
-        raise AuthError([f"GitHub refused the App credentials (HTTP {e.status}); check LIVER_GITHUB_APP_ID, the key and the installation on {owners[0]}."]) from None
+        raise AuthError(
+            [
+                f"GitHub refused the App credentials (HTTP {e.status}); check LIVER_GITHUB_APP_ID, the key and the installation on {owners[0]}."
+            ]
+        ) from None
 
 
 def github(config: Config, env: Mapping[str, str]) -> GitHubTracker:
@@ -104,7 +116,9 @@ def github(config: Config, env: Mapping[str, str]) -> GitHubTracker:
         token = _app_token(config, env, base)
     if not token:
         raise ConfigError(
-            ["GITHUB_TOKEN is not set; export a token with issues: write, or set LIVER_GITHUB_APP_ID and LIVER_GITHUB_APP_PRIVATE_KEY."]
+            [
+                "GITHUB_TOKEN is not set; export a token with issues: write, or set LIVER_GITHUB_APP_ID and LIVER_GITHUB_APP_PRIVATE_KEY."
+            ]
         )
     s = config.github
     tracker = GitHubTracker.connect(
@@ -131,10 +145,13 @@ def region(config: Config, env: Mapping[str, str]) -> str:
     return found
 
 
-def security_hub(config: Config, env: Mapping[str, str]) -> SecurityHub:
+def security_hub(config: Config, env: Mapping[str, str], now: datetime | None = None) -> SecurityHub | SecurityHubV2:
     endpoint = env.get("AWS_ENDPOINT_URL_SECURITYHUB") or env.get("AWS_ENDPOINT_URL")
     if endpoint:
         parts = urlsplit(endpoint)
         if parts.scheme not in ("https", "http") or not parts.netloc:
             raise ConfigError([f"AWS_ENDPOINT_URL_SECURITYHUB={endpoint!r} is not an http(s) URL."])
-    return SecurityHub(make_client(region(config, env)))
+    client = make_client(region(config, env))
+    if config.api is SourceApi.OCSF:
+        return SecurityHubV2(client, now=(lambda: now) if now else (lambda: datetime.now(UTC)))
+    return SecurityHub(client)

@@ -21,10 +21,20 @@ from liver_gh.apply import Progress, apply_plan
 from liver_gh.config.model import OVERRIDE_PATH, Config, Service
 from liver_gh.config.override import apply_override
 from liver_gh.errors import ConfigError, LiverError, RepoUnavailable, StopRun
-from liver_gh.models import Finding, TrackedIssue
 from liver_gh.markdown import Markdown
+from liver_gh.models import Finding, TrackedIssue
 from liver_gh.plan import OpenContext, Renderer, World, build_plan
-from liver_gh.ports import FileKind, FindingSource, IssueTracker, LinkedTo, NewFindings, OncallProvider, Pager, Query, Tracked
+from liver_gh.ports import (
+    FileKind,
+    FindingSource,
+    IssueTracker,
+    LinkedTo,
+    NewFindings,
+    OncallProvider,
+    Pager,
+    Query,
+    Tracked,
+)
 from liver_gh.render.explanations import Library
 from liver_gh.render.issue import BodyInput, render_issue
 from liver_gh.report.run import RunReport
@@ -104,7 +114,9 @@ class _Reads:
         for s in services:
             info = self.isolated(s.repo, functools.partial(self.ports.tracker.repo, s.repo))
             if info is not None and info.moved:
-                self.report.warn(f"{s.repo} moved to {info.full_name}: change the service's repo in {self.config.path.name}.")
+                self.report.warn(
+                    f"{s.repo} moved to {info.full_name}: change the service's repo in {self.config.path.name}."
+                )
                 s = replace(s, repo=info.full_name)
             out.append(s)
         return tuple(out)
@@ -116,7 +128,9 @@ class _Reads:
         for s in services:
             found = self.isolated(s.repo, functools.partial(self.ports.tracker.read_file, s.repo, OVERRIDE_PATH))
             if found is not None and found.kind is FileKind.NOT_A_FILE:
-                self.report.warn(f"{s.repo}:{OVERRIDE_PATH} is not a regular file (a symlink or folder); central values used.")
+                self.report.warn(
+                    f"{s.repo}:{OVERRIDE_PATH} is not a regular file (a symlink or folder); central values used."
+                )
             if found is not None and found.kind is FileKind.FILE:
                 s, problems = apply_override(s, found.content, self.config)
                 for p in problems:
@@ -143,7 +157,9 @@ class _Reads:
                     if full is not None:
                         listed[i] = full
 
-    def memberships(self, issues: dict[str, list[TrackedIssue]], findings: Mapping[str, Finding], creators: frozenset[str]) -> dict[tuple[str, str], Membership]:
+    def memberships(
+        self, issues: dict[str, list[TrackedIssue]], findings: Mapping[str, Finding], creators: frozenset[str]
+    ) -> dict[tuple[str, str], Membership]:
         by_url = reads.pointing(findings.values())
         checks = reads.memberships([i for v in issues.values() for i in v], by_url, self.config.approval, creators)
         out = {}
@@ -151,7 +167,9 @@ class _Reads:
             out[(f"{org}/{team}".lower(), login.lower())] = self.ports.tracker.membership(org, team, login)
         return out
 
-    def assignable(self, services: tuple[Service, ...], oncall: Mapping[str, Oncall]) -> dict[tuple[str, str], bool | None]:
+    def assignable(
+        self, services: tuple[Service, ...], oncall: Mapping[str, Oncall]
+    ) -> dict[tuple[str, str], bool | None]:
         out: dict[tuple[str, str], bool | None] = {}
         for repo, candidates in reads.assignees([s for s in services if s.repo.lower() not in self.failed], oncall):
             for login in candidates:
@@ -315,7 +333,10 @@ def _concerning(steps: list[Step], g: _Gathered) -> list[Step]:
     urls = {i.url for v in g.issues.values() for i in v}
     ids = set(g.findings)
     return [
-        s for s in steps if (s.issue is not None and s.issue.url in urls) or (s.open is not None and {f.id for f in s.open.findings} & ids)
+        s
+        for s in steps
+        if (s.issue is not None and s.issue.url in urls)
+        or (s.open is not None and {f.id for f in s.open.findings} & ids)
     ]
 
 

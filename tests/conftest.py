@@ -15,10 +15,10 @@ import pytest
 import responses
 from click.testing import CliRunner, Result
 
-from liver_gh.cli import main
 from liver_fakes.github import FakeGitHub
 from liver_fakes.securityhub import FakeSecurityHub
 from liver_gh.adapters.securityhub import RETRIES
+from liver_gh.cli import main
 
 API = "https://api.github.com"
 TOKEN = "liver-test-token"
@@ -90,6 +90,16 @@ class Env:
 
     def finding(self, fid: str) -> dict[str, Any]:
         return self.hub.finding(fid)
+
+    def note(self, fid: str) -> dict[str, Any]:
+        """The finding's Note as liver wrote it: the ASFF Note, or the v2 Comment after the link record."""
+        if "api: ocsf" in self.config.read_text():
+            from liver_gh.adapters.ocsf import read_comment
+
+            _, note = read_comment(self.hub.finding_v2(fid).get("comment", ""))
+            assert note is not None
+            return {"Text": note.text, "UpdatedBy": note.updated_by}
+        return dict(self.hub.finding(fid)["Note"])
 
     def mutations(self, since: int = 0) -> list[tuple[str, str, int]]:
         return [r for r in self.gh.requests_log[since:] if r[0] not in ("GET", "HEAD")]
@@ -233,9 +243,10 @@ def _library() -> Any:
     return _LIBRARY[0]
 
 
-@pytest.fixture
-def mem() -> Mem:
-    from tests.memory import MemoryHub, MemoryTracker
+@pytest.fixture(params=["asff", "ocsf"])
+def mem(request: pytest.FixtureRequest) -> Mem:
+    """Every rule test runs against both finding sources: the ASFF API and the OCSF (v2) one."""
+    from tests.memory import MemoryHub, MemoryHubV2, MemoryTracker
 
     clock = [NOW]
     tracker = MemoryTracker(lambda: clock[0])
@@ -244,4 +255,5 @@ def mem() -> Mem:
     tracker.add_repo("acme/payments", ["alice", "bob", "cto", "mallory"])
     tracker.add_repo("acme/search", ["carol"])
     tracker.teams["acme/security-leads"] = {"lead"}
-    return Mem(BASE_CONFIG, tracker, MemoryHub(lambda: clock[0]), clock, RecordingPager([]))
+    hub = (MemoryHubV2 if request.param == "ocsf" else MemoryHub)(lambda: clock[0])
+    return Mem(BASE_CONFIG, tracker, hub, clock, RecordingPager([]))

@@ -11,7 +11,17 @@ from liver_fakes.findings import control_catalogue, control_finding
 DATA = Path(__file__).parent / "data"
 ASFF_DIR = Path(__file__).parent.parent / "liver_fakes" / "data" / "asff"
 
-__all__ = ["ASFF_DIR", "DATA", "control_catalogue", "control_finding", "finding_key", "finding_marker", "keys_in", "plain", "real_samples"]
+__all__ = [
+    "ASFF_DIR",
+    "DATA",
+    "control_catalogue",
+    "control_finding",
+    "finding_key",
+    "finding_marker",
+    "keys_in",
+    "plain",
+    "real_samples",
+]
 
 
 def finding_key(finding_id: str) -> str:

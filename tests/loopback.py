@@ -6,6 +6,7 @@ never happen under it; the provider adapters' edges are tested against this inst
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 from collections.abc import Iterator
@@ -51,10 +52,8 @@ def serve(*replies: Reply) -> Iterator[tuple[str, Script]]:
             self.send_header("content-type", "application/json")
             self.send_header("content-length", str(len(payload)))
             self.end_headers()
-            try:
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):  # the client gave up (a timeout test)
                 self.wfile.write(payload)
-            except (BrokenPipeError, ConnectionResetError):
-                pass  # the client gave up (a timeout test)
 
         do_GET = do_POST = do_PATCH = do_PUT = do_DELETE = _answer
 

@@ -237,6 +237,7 @@ class MemoryHub:
     """The FindingSource port over the Security Hub emulator's state, without HTTP or boto3."""
 
     def __init__(self, clock: Callable[[], datetime]) -> None:
+        self.clock = clock
         self.fake = FakeSecurityHub(region="us-east-1", account="000000000000", now=clock)
         self.bad_findings: list[str] = []
         self.queries: list[Query] = []
@@ -255,6 +256,10 @@ class MemoryHub:
         """BatchUpdateFindings from a member account, for its own finding (what an attacker can do)."""
         raw = self.fake.finding(finding_id)
         self.fake._batch_update({"FindingIdentifiers": [{"Id": raw["Id"], "ProductArn": raw["ProductArn"]}], **params})
+
+    def forge_link(self, finding_id: str, fields: dict[str, str], note: str) -> None:
+        """A member account copies liver's fields onto its own finding (BatchUpdateFindings)."""
+        self.member_update(finding_id, UserDefinedFields=fields, Note={"Text": note, "UpdatedBy": "liver"})
 
     def findings(self, query: Query) -> list[Finding]:
         self.queries.append(query)
@@ -284,7 +289,7 @@ class MemoryHub:
         refs = list(update.refs)
         for start in range(0, len(refs), 100):  # the API's limit, as the real adapter chunks
             params: dict[str, Any] = {
-                "FindingIdentifiers": [{"Id": i, "ProductArn": p} for i, p in refs[start : start + 100]],
+                "FindingIdentifiers": [{"Id": i, "ProductArn": p} for i, p, _ in refs[start : start + 100]],
                 "Note": {"Text": update.note, "UpdatedBy": "liver"},
                 "UserDefinedFields": update.fields,
             }
@@ -292,7 +297,9 @@ class MemoryHub:
                 params["Workflow"] = {"Status": update.workflow.value}
             response = self.fake._batch_update(params)
             outcome.processed += len(response["ProcessedFindings"])
-            outcome.failed += [f"{u['FindingIdentifier']['Id']}: {u['ErrorCode']}" for u in response["UnprocessedFindings"]]
+            outcome.failed += [
+                f"{u['FindingIdentifier']['Id']}: {u['ErrorCode']}" for u in response["UnprocessedFindings"]
+            ]
         return outcome
 
 
@@ -300,4 +307,81 @@ def marker_key(issue: _Issue) -> str | None:
     return read_marker(issue.body).key
 
 
-__all__ = ["LIVER", "MemoryHub", "MemoryTracker", "marker_key", "replace"]
+__all__ = ["LIVER", "MemoryHub", "MemoryHubV2", "MemoryTracker", "marker_key", "replace"]
+
+
+class MemoryHubV2(MemoryHub):
+    """The same emulator state, through the v2 (OCSF) operations."""
+
+    def get(self, finding_id: str) -> Finding:
+        from liver_gh.adapters.ocsf import parse_ocsf
+
+        return parse_ocsf(self.fake.finding_v2(finding_id))
+
+    def forge_link(self, finding_id: str, fields: dict[str, str], note: str) -> None:
+        """A member account writes a link record into its own finding's Comment."""
+        from liver_gh.adapters.ocsf import write_comment
+
+        raw = self.fake.finding(finding_id)
+        update = FindingUpdate([], None, note, fields)
+        self.fake._batch_update_v2(
+            {
+                "FindingIdentifiers": [
+                    {
+                        "CloudAccountUid": raw["AwsAccountId"],
+                        "FindingInfoUid": raw["Id"],
+                        "MetadataProductUid": raw["ProductArn"],
+                    }
+                ],
+                "Comment": write_comment(update, self.clock()),
+            }
+        )
+
+    def findings(self, query: Query) -> list[Finding]:
+        from liver_gh.adapters import ocsf
+        from liver_gh.adapters.securityhub import _keep
+
+        self.queries.append(query)
+        out: dict[str, Finding] = {}
+        for filters in ocsf.filters_for(query):
+            token = None
+            while True:
+                params: dict[str, Any] = {"Filters": filters, "MaxResults": 100}
+                if token:
+                    params["NextToken"] = token
+                page = self.fake._get_findings_v2(params)
+                for raw in page["Findings"]:
+                    try:
+                        found = ocsf.parse_ocsf(raw)
+                    except FindingError as e:
+                        self.bad_findings.append(str(e))
+                        continue
+                    out[found.id] = found
+                token = page.get("NextToken")
+                if not token:
+                    break
+        return [f for f in out.values() if _keep(query, f)]
+
+    def update(self, update: FindingUpdate) -> UpdateOutcome:
+        from liver_gh.adapters import ocsf
+
+        self.updates.append(update)
+        outcome = UpdateOutcome()
+        comment = ocsf.write_comment(update, self.clock())
+        refs = list(update.refs)
+        for start in range(0, len(refs), 100):
+            params: dict[str, Any] = {
+                "FindingIdentifiers": [
+                    {"CloudAccountUid": a, "FindingInfoUid": i, "MetadataProductUid": p}
+                    for i, p, a in refs[start : start + 100]
+                ],
+                "Comment": comment,
+            }
+            if update.workflow is not None:
+                params["StatusId"] = ocsf.STATUS_ID[update.workflow]
+            response = self.fake._batch_update_v2(params)
+            outcome.processed += len(response["ProcessedFindings"])
+            outcome.failed += [
+                f"{u.get('FindingIdentifier')}: {u['ErrorCode']}" for u in response["UnprocessedFindings"]
+            ]
+        return outcome

@@ -142,38 +142,77 @@ SERVICE = 'services:\n  - name: payments\n    repo: acme/payments\n    accounts:
 @pytest.mark.parametrize(
     ("tail", "expected"),
     [
-        ("    oncall: {rotation: [], start: 2026-11-02}\n", "liver.yml:6: services[0].oncall.rotation: list should have at least 1 item"),
-        ("    oncall: {rotation: alice, start: 2026-11-02}\n", "services[0].oncall.rotation: input should be a valid list"),
+        (
+            "    oncall: {rotation: [], start: 2026-11-02}\n",
+            "liver.yml:6: services[0].oncall.rotation: list should have at least 1 item",
+        ),
+        (
+            "    oncall: {rotation: alice, start: 2026-11-02}\n",
+            "services[0].oncall.rotation: input should be a valid list",
+        ),
         (
             "    oncall: {rotation: [bob@example.com], start: 2026-11-02}\n",
             "services[0].oncall.rotation[0]: 'bob@example.com' is not a GitHub login; write the bare GitHub login",
         ),
         ("    oncall: {rotation: [alice]}\n", "services[0].oncall: a rotation needs start"),
-        ("    oncall: {rotation: [alice], start: next monday}\n", "services[0].oncall.start: must be a date written YYYY-MM-DD"),
-        ("    oncall: {rotation: [alice], start: 2026-11-02, every: 2 months}\n", "every: must be a number of days or weeks"),
+        (
+            "    oncall: {rotation: [alice], start: next monday}\n",
+            "services[0].oncall.start: must be a date written YYYY-MM-DD",
+        ),
+        (
+            "    oncall: {rotation: [alice], start: 2026-11-02, every: 2 months}\n",
+            "every: must be a number of days or weeks",
+        ),
         ("    oncall: {rotation: [alice], start: 2026-11-02, every: 0d}\n", "every: must be between 1d and 366d"),
-        ("    oncall: {rotation: [alice], start: 2026-11-02, every: 999999999999d}\n", "every: must be between 1d and 366d"),
+        (
+            "    oncall: {rotation: [alice], start: 2026-11-02, every: 999999999999d}\n",
+            "every: must be between 1d and 366d",
+        ),
         ("    oncall: {rotation: [alice], start: 2026-11-02, timezone: Berlin}\n", "'Berlin' is not an IANA time zone"),
         (
             "    oncall: {rotation: [a], start: 2026-11-02, overrides: [{from: 2026-12-27, until: 2026-12-24, login: c}]}\n",
             "services[0].oncall.overrides[0]: until must be after from",
         ),
-        ("    oncall: {rotation: [a], start: 2026-11-02, overrides: [{from: 2026-12-24}]}\n", "overrides[0].until: is required"),
-        ("    oncall: {rotation: [a], start: 2026-11-02, fallbacks: [carol]}\n", "oncall.fallbacks: unknown key; did you mean fallback?"),
+        (
+            "    oncall: {rotation: [a], start: 2026-11-02, overrides: [{from: 2026-12-24}]}\n",
+            "overrides[0].until: is required",
+        ),
+        (
+            "    oncall: {rotation: [a], start: 2026-11-02, fallbacks: [carol]}\n",
+            "oncall.fallbacks: unknown key; did you mean fallback?",
+        ),
         ("    oncall: {static: erin, every: 1w}\n", "every only apply to a rotation; remove them"),
         ("    oncall: {fallback: [carol]}\n", "name exactly one on-call provider"),
         ("    oncall: {static: erin, rotation: [alice], start: 2026-11-02}\n", "name exactly one on-call provider"),
-        ("    oncall: {pagerduty: {schedule_id: P1, escalation_policy_id: P2}}\n", "give schedule_id or escalation_policy_id (exactly one)"),
-        ("    oncall: {pagerduty: {schedule_id: P1, token_env: u+abc-123_secret}}\n", "token_env: must name the environment variable"),
-        ("    oncall: {pagerduty: {schedule_id: P1, schedule: x}}\n", "pagerduty.schedule: unknown key; did you mean schedule_id?"),
+        (
+            "    oncall: {pagerduty: {schedule_id: P1, escalation_policy_id: P2}}\n",
+            "give schedule_id or escalation_policy_id (exactly one)",
+        ),
+        (
+            "    oncall: {pagerduty: {schedule_id: P1, token_env: u+abc-123_secret}}\n",
+            "token_env: must name the environment variable",
+        ),
+        (
+            "    oncall: {pagerduty: {schedule_id: P1, schedule: x}}\n",
+            "pagerduty.schedule: unknown key; did you mean schedule_id?",
+        ),
         ("    oncall: {opsgenie: {schedule: s, region: asia}}\n", "opsgenie.region: input should be 'us' or 'eu'"),
         ("    page: {min_severity: SEVERE}\n", "services[0].page.min_severity: unknown severity 'SEVERE'"),
         ("    page: {min_severity: HIGH, severity: HIGH}\n", "page.severity: unknown key; did you mean min_severity?"),
-        ("    page: {routing_key_env: e93facc04764012d7bfb!}\n", "page.routing_key_env: must name the environment variable"),
-        ("    min_severity: {prod: HIGH}\n", "min_severity names environment(s) prod that no account of this service has"),
+        (
+            "    page: {routing_key_env: e93facc04764012d7bfb!}\n",
+            "page.routing_key_env: must name the environment variable",
+        ),
+        (
+            "    min_severity: {prod: HIGH}\n",
+            "min_severity names environment(s) prod that no account of this service has",
+        ),
         ("    group_by: everything\n", "services[0].group_by: input should be 'resource' or 'control'"),
         ("    sla_days: {HIGH: 0}\n", "services[0].sla_days.HIGH: input should be greater than or equal to 1"),
-        ("    filters: {products_include: [Inspector], products_exclude: [GuardDuty]}\n", "set products_include or products_exclude, not both"),
+        (
+            "    filters: {products_include: [Inspector], products_exclude: [GuardDuty]}\n",
+            "set products_include or products_exclude, not both",
+        ),
     ],
 )
 def test_each_problem_names_line_key_path_and_fix(tail: str, expected: str) -> None:
@@ -185,18 +224,36 @@ def test_each_problem_names_line_key_path_and_fix(tail: str, expected: str) -> N
     ("change", "expected"),
     [
         (("version: 1", "version: 2"), "liver.yml:1: version: must be 1"),
-        (("defaults:\n  min_severity: HIGH", "bogus: 1\ndefaults:\n  min_severity: HIGH"), "bogus: unknown key; allowed keys here:"),
-        (("repo: acme/payments", "repo: not a repo"), "services[0].repo: 'not a repo' is not a repository; write it as owner/name"),
+        (
+            ("defaults:\n  min_severity: HIGH", "bogus: 1\ndefaults:\n  min_severity: HIGH"),
+            "bogus: unknown key; allowed keys here:",
+        ),
+        (
+            ("repo: acme/payments", "repo: not a repo"),
+            "services[0].repo: 'not a repo' is not a repository; write it as owner/name",
+        ),
         (
             ('accounts: {"333333333333": production}', 'accounts: {"111111111111": production}'),
             "services[1].accounts.111111111111: already belongs to service 'payments'",
         ),
         (("name: search", "name: payments"), "services[1].name: 'payments' is also services[0]'s name"),
-        (('prototype_accounts: ["999999999999"]', "prototype_accounts: [12345]"), "prototype_accounts[0]: '12345' is not a 12-digit AWS account id; quote it"),
-        (('prototype_accounts: ["999999999999"]', "prototype_accounts: 5"), "prototype_accounts: input should be a valid list"),
-        (("honored_until: 2027-03-31", "honored_until: soon"), "ignore_tag.honored_until: must be a date written YYYY-MM-DD"),
+        (
+            ('prototype_accounts: ["999999999999"]', "prototype_accounts: [12345]"),
+            "prototype_accounts[0]: '12345' is not a 12-digit AWS account id; quote it",
+        ),
+        (
+            ('prototype_accounts: ["999999999999"]', "prototype_accounts: 5"),
+            "prototype_accounts: input should be a valid list",
+        ),
+        (
+            ("honored_until: 2027-03-31", "honored_until: soon"),
+            "ignore_tag.honored_until: must be a date written YYYY-MM-DD",
+        ),
         (("approvers: [cto, acme/security-leads]", "approvers: [cto@example.com]"), "approval.approvers[0]"),
-        (("min_severity: HIGH", "min_severity: HIGH\n  sla_days: {CRITICAL: 99999}"), "defaults.sla_days.CRITICAL: input should be less than or equal to 3650"),
+        (
+            ("min_severity: HIGH", "min_severity: HIGH\n  sla_days: {CRITICAL: 99999}"),
+            "defaults.sla_days.CRITICAL: input should be less than or equal to 3650",
+        ),
     ],
 )
 def test_bad_central_config_is_named(tmp_path: Path, change: tuple[str, str], expected: str) -> None:
@@ -208,8 +265,10 @@ def test_bad_central_config_is_named(tmp_path: Path, change: tuple[str, str], ex
 
 
 def test_every_problem_is_listed_at_once_with_its_line(tmp_path: Path) -> None:
-    text = BASE_CONFIG.replace("version: 1", "version: 3").replace("repo: acme/search", "repo: x").replace(
-        "every: ", "every: "
+    text = (
+        BASE_CONFIG.replace("version: 1", "version: 3")
+        .replace("repo: acme/search", "repo: x")
+        .replace("every: ", "every: ")
     )
     text = text.replace("min_severity: HIGH\ngithub", "min_severity: LOUD\ngithub")
     code, out = check(tmp_path, text)
@@ -287,7 +346,9 @@ def test_json_schema_validates_the_example_and_rejects_typos() -> None:
     import yaml
 
     schema = json_schema()
-    jsonschema.validate(yaml.safe_load(BASE_CONFIG.replace("2026-11-02", '"2026-11-02"').replace("2027-03-31", '"2027-03-31"')), schema)
+    jsonschema.validate(
+        yaml.safe_load(BASE_CONFIG.replace("2026-11-02", '"2026-11-02"').replace("2027-03-31", '"2027-03-31"')), schema
+    )
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate({"version": 1, "services": [], "bogus": 1}, schema)
 
@@ -335,7 +396,10 @@ def test_hostile_override_files_fall_back_to_central_values(raw: bytes, expected
 def test_alias_bomb_is_refused_quickly() -> None:
     """A 475-byte alias bomb in oncall.rotation used to take 165 s and 10.8 GB."""
     lines = ["a0: &a0 [alice, alice, alice, alice, alice, alice, alice, alice, alice]"]
-    lines += [f"a{i}: &a{i} [*a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}]" for i in range(1, 9)]
+    lines += [
+        f"a{i}: &a{i} [*a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}, *a{i - 1}]"
+        for i in range(1, 9)
+    ]
     raw = ("\n".join(lines) + "\noncall: {rotation: *a8, start: 2026-11-02}\n").encode()
     config = central()
     service, found = apply_override(config.services[0], raw, config)  # refused before anything expands

@@ -13,11 +13,10 @@ from typing import Any
 
 import pytest
 
-from liver_gh.rules import identity
-from tests.factories import finding_key, keys_in
 from liver_fakes.github import FakeRequest, FakeResponse
+from liver_gh.rules import identity
 from tests.conftest import Env, ts
-from tests.factories import control_finding
+from tests.factories import control_finding, keys_in
 
 REPO = "acme/payments"
 LABEL = "liver/suppress-approved"

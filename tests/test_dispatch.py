@@ -54,10 +54,14 @@ def test_no_op_dispatches_cost_one_read(mem: Mem, case: str) -> None:
     if case == "unknown":
         ids = ("arn:aws:securityhub:us-east-1:111111111111:security-control/S3.2/finding/nope",)
     else:
-        raw = bucket(mem, "acme-x", severity="LOW") if case == "below minimum" else bucket(mem, "acme-y", account="999999999999")
+        raw = (
+            bucket(mem, "acme-x", severity="LOW")
+            if case == "below minimum"
+            else bucket(mem, "acme-y", account="999999999999")
+        )
         mem.hub.add(raw)
         ids = (raw["Id"],)
-    report, gh, sh = dispatch(mem, *ids)
+    _, gh, sh = dispatch(mem, *ids)
     assert gh == [] and sh == 1
     assert mem.issues() == []
 
@@ -72,13 +76,25 @@ def test_two_dispatches_for_one_finding_open_one_issue(mem: Mem) -> None:
 
 
 def test_a_dispatched_group_member_joins_the_groups_issue(mem: Mem) -> None:
-    first = control_finding("EC2.8", resource_type="AwsEc2Instance", resource_id="arn:aws:ec2:us-east-1:111111111111:instance/i-1", tags={ASG: "web"}, updated_at=ts(mem.now))
+    first = control_finding(
+        "EC2.8",
+        resource_type="AwsEc2Instance",
+        resource_id="arn:aws:ec2:us-east-1:111111111111:instance/i-1",
+        tags={ASG: "web"},
+        updated_at=ts(mem.now),
+    )
     mem.hub.add(first)
     mem.sync()
-    later = control_finding("EC2.8", resource_type="AwsEc2Instance", resource_id="arn:aws:ec2:us-east-1:111111111111:instance/i-2", tags={ASG: "web"}, updated_at=ts(mem.now))
+    later = control_finding(
+        "EC2.8",
+        resource_type="AwsEc2Instance",
+        resource_id="arn:aws:ec2:us-east-1:111111111111:instance/i-2",
+        tags={ASG: "web"},
+        updated_at=ts(mem.now),
+    )
     mem.hub.add(later)
     mem.advance(minutes=1)
-    report, gh, sh = dispatch(mem, later["Id"])
+    report, gh, _ = dispatch(mem, later["Id"])
     assert len(mem.issues()) == 1, report.text()
     assert mem.workflow(later["Id"]) == "NOTIFIED"
     assert "list_issues" not in {c[0] for c in gh}
@@ -98,7 +114,14 @@ def test_dispatch_payloads(payload: dict[str, Any], expected: tuple[str, ...] | 
 
 @pytest.mark.parametrize(
     "client",
-    [None, {}, {"finding_ids": "x"}, {"finding_ids": [1]}, {"finding_ids": ["x" * 600]}, {"finding_ids": [f"i{n}" for n in range(101)]}],
+    [
+        None,
+        {},
+        {"finding_ids": "x"},
+        {"finding_ids": [1]},
+        {"finding_ids": ["x" * 600]},
+        {"finding_ids": [f"i{n}" for n in range(101)]},
+    ],
 )
 def test_malformed_dispatch_payloads_are_refused(client: object) -> None:
     with pytest.raises(ConfigError):
@@ -109,7 +132,14 @@ def test_dispatch_through_the_cli(env: Env, tmp_path: Path) -> None:
     raw = control_finding("S3.2", resource_id="arn:aws:s3:::acme-exports", updated_at=ts(env.now))
     env.hub.import_findings([raw])
     event = tmp_path / "event.json"
-    event.write_text(json.dumps({"action": "security-hub-finding", "client_payload": {"finding_id": raw["Id"], "product_arn": raw["ProductArn"]}}))
+    event.write_text(
+        json.dumps(
+            {
+                "action": "security-hub-finding",
+                "client_payload": {"finding_id": raw["Id"], "product_arn": raw["ProductArn"]},
+            }
+        )
+    )
     mark = len(env.gh.requests_log)
     result = env.sync("--event", str(event))
     assert result.exit_code == 0, result.output

@@ -83,7 +83,13 @@ class HostileOncall:
         self.text = text
 
     def who(self, service: str, spec: OncallSpec | None, now: datetime) -> Oncall:
-        return Oncall(("nobody-here",), (f"PagerDuty says {self.text}; using the service's fallback.",), frozenset(), 0, "fallback")
+        return Oncall(
+            ("nobody-here",),
+            (f"PagerDuty says {self.text}; using the service's fallback.",),
+            frozenset(),
+            0,
+            "fallback",
+        )
 
 
 def _finding(text: str, tag_text: str) -> dict[str, Any]:
@@ -134,7 +140,9 @@ def test_hostile_text_never_escapes_and_the_issue_still_works(text: str, tag_tex
     assert not problems(issue.body), (problems(issue.body), issue.body[:3000])
     assert not problems(report.markdown()), problems(report.markdown())
     # Someone suppresses it directly with a hostile note: liver quotes them, escaped.
-    hub.member_update(raw["Id"], Workflow={"Status": "SUPPRESSED"}, Note={"Text": note or "x", "UpdatedBy": author or "y"})
+    hub.member_update(
+        raw["Id"], Workflow={"Status": "SUPPRESSED"}, Note={"Text": note or "x", "UpdatedBy": author or "y"}
+    )
     clock[0] = clock[0].replace(hour=13)
     sync()
     for comment in issue.comments:

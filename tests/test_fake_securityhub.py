@@ -14,7 +14,6 @@ import urllib.error
 import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import boto3
@@ -29,8 +28,8 @@ from liver_fakes.securityhub import (
     FakeSecurityHub,
     InvalidFindingError,
 )
+from tests.factories import ASFF_DIR
 
-from tests.factories import ASFF_DIR  # noqa: E402
 NOW = datetime(2023, 6, 1, 12, 0, 0, tzinfo=UTC)
 # The one sample that BatchImportFindings would reject: the published doc sample has
 # Severity.Normalized as the string "40" and a Normalized inside FindingProviderFields.

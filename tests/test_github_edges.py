@@ -48,7 +48,9 @@ class Wire:
         return CliRunner().invoke(main, ["--debug", "sync", *args], env=full, catch_exceptions=False)
 
     def tracker(self, max_wait: float = 120) -> GitHubTracker:
-        return GitHubTracker.connect(TOKEN, self.api, creators=("liver-bot",), per_minute=100000, per_hour=100000, max_wait=max_wait)
+        return GitHubTracker.connect(
+            TOKEN, self.api, creators=("liver-bot",), per_minute=100000, per_hour=100000, max_wait=max_wait
+        )
 
 
 @contextmanager
@@ -65,7 +67,9 @@ def wire(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, config: str = BASE_CON
     gh.add_team("acme/security-leads", members=["cto"])
 
     def client(region: str | None) -> Any:
-        c = boto3.client("securityhub", region_name="us-east-1", config=RETRIES, aws_access_key_id="t", aws_secret_access_key="t")
+        c = boto3.client(
+            "securityhub", region_name="us-east-1", config=RETRIES, aws_access_key_id="t", aws_secret_access_key="t"
+        )
         hub.attach(c)
         return c
 
@@ -87,7 +91,9 @@ def finding(w: Wire, name: str, account: str = "111111111111") -> dict[str, Any]
 # --------------------------------------------------------------------------- 1. bounded waiting
 
 
-def test_a_rate_limit_an_hour_away_stops_the_run_within_the_cap(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_rate_limit_an_hour_away_stops_the_run_within_the_cap(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     config = BASE_CONFIG.replace("github:\n", "github:\n  max_wait_seconds: 3\n", 1)
     with wire(tmp_path, monkeypatch, config) as w:
         w.hub.import_findings([finding(w, "acme-a")])
@@ -107,7 +113,9 @@ def test_a_short_retry_after_is_waited_out_really(tmp_path: Path, monkeypatch: p
         def once(req: FakeRequest) -> FakeResponse | None:
             if req.method == "GET" and "/issues" in req.url and not answered:
                 answered.append(1)
-                return FakeResponse(429, {"retry-after": "1", "content-type": "application/json"}, b'{"message": "slow down"}')
+                return FakeResponse(
+                    429, {"retry-after": "1", "content-type": "application/json"}, b'{"message": "slow down"}'
+                )
             return None
 
         w.gh.fault = once
@@ -122,7 +130,9 @@ def test_a_short_retry_after_is_waited_out_really(tmp_path: Path, monkeypatch: p
 # --------------------------------------------------------------------------- 2. moved repositories
 
 
-def test_a_renamed_repository_is_followed_with_its_query_and_reported(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_renamed_repository_is_followed_with_its_query_and_reported(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     with wire(tmp_path, monkeypatch) as w:
         raw = finding(w, "acme-a")
         w.hub.import_findings([raw])
@@ -165,20 +175,29 @@ def test_dropped_labels_and_assignee_are_put_back(tmp_path: Path, monkeypatch: p
 # --------------------------------------------------------------------------- 5/6. isolation and honest errors
 
 
-def test_issues_disabled_in_one_repository_fails_only_that_service(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_issues_disabled_in_one_repository_fails_only_that_service(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     with wire(tmp_path, monkeypatch) as w:
         w.gh.disable_issues("acme/search")
         w.hub.import_findings([finding(w, "acme-a"), finding(w, "search-a", account="333333333333")])
         result = w.sync()
         assert result.exit_code == 1
         assert len(w.gh.issues("acme/payments")) == 1
-        assert "issues are disabled in acme/search" in result.output and "enable them or remove the service" in result.output
+        assert (
+            "issues are disabled in acme/search" in result.output
+            and "enable them or remove the service" in result.output
+        )
         assert "Traceback" not in result.output
 
 
 def test_an_html_error_page_is_reported_by_its_first_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     with wire(tmp_path, monkeypatch) as w:
-        page = b"<html><head><title>502 Bad Gateway</title></head><body><h1>Bad Gateway</h1>" + b"x" * 5000 + b"</body></html>"
+        page = (
+            b"<html><head><title>502 Bad Gateway</title></head><body><h1>Bad Gateway</h1>"
+            + b"x" * 5000
+            + b"</body></html>"
+        )
 
         def broken(req: FakeRequest) -> FakeResponse | None:
             if req.method == "POST" and req.url.endswith("/comments"):
@@ -197,7 +216,10 @@ def test_an_html_error_page_is_reported_by_its_first_line(tmp_path: Path, monkey
 
 
 def test_first_line_keeps_github_words_and_drops_markup() -> None:
-    assert first_line({"message": "Validation Failed", "errors": [{"code": "invalid", "field": "x"}]}) == "Validation Failed (invalid)"
+    assert (
+        first_line({"message": "Validation Failed", "errors": [{"code": "invalid", "field": "x"}]})
+        == "Validation Failed (invalid)"
+    )
     assert first_line("<html><body><h1>Bad Gateway</h1>\n<p>more</p></body></html>") == "Bad Gateway"
 
 
@@ -212,7 +234,9 @@ def test_first_line_keeps_github_words_and_drops_markup() -> None:
         (b"# " + b"x" * 70_000 + b"\n", "the limit is 65536 bytes"),
     ],
 )
-def test_hostile_override_files_never_stop_the_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, put: object, expected: str) -> None:
+def test_hostile_override_files_never_stop_the_run(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, put: object, expected: str
+) -> None:
     config = BASE_CONFIG.replace("github:\n", "repo_overrides: [min_severity]\ngithub:\n", 1)
     with wire(tmp_path, monkeypatch, config) as w:
         if put == "symlink":

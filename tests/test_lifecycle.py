@@ -6,13 +6,25 @@ or a duplicate would show up here.
 
 from __future__ import annotations
 
-from liver_gh.rules import identity
-from tests.factories import finding_key, keys_in, plain
-from tests.conftest import Env, ts
-from tests.factories import control_finding
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import BASE_CONFIG, Env, build_env, ts
+from tests.factories import control_finding, finding_key, plain
 
 REPO = "acme/payments"
 LABEL = "liver/suppress-approved"
+
+
+@pytest.fixture(params=["asff", "ocsf"])
+def env(request: pytest.FixtureRequest, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Env]:
+    """The lifecycle runs end to end against both finding sources: ASFF and OCSF (v2)."""
+    with build_env(tmp_path, monkeypatch) as built:
+        if request.param == "ocsf":
+            built.write_config(BASE_CONFIG.replace("  region: us-east-1\n", "  region: us-east-1\n  api: ocsf\n", 1))
+        yield built
 
 
 def opened(env: Env) -> tuple[str, int]:
@@ -44,7 +56,7 @@ def test_approval_by_approver_suppresses_and_closes(env: Env) -> None:
     result = env.sync()
     assert result.exit_code == 0, result.output
     assert workflow(env, fid) == "SUPPRESSED"
-    note = env.finding(fid)["Note"]
+    note = env.note(fid)
     assert "cto" in note["Text"] and issue(env, n)["html_url"] in note["Text"]
     assert "public price list" in note["Text"]
     assert len(note["Text"]) <= 512 and note["UpdatedBy"] == "liver"
@@ -94,7 +106,7 @@ def test_closed_as_completed_resolves_then_verifies_the_fix(env: Env) -> None:
     env.gh.close_issue(REPO, n, actor="bob", state_reason="completed")
     assert env.sync().exit_code == 0
     assert workflow(env, fid) == "RESOLVED"
-    assert "bob" in env.finding(fid)["Note"]["Text"]
+    assert "bob" in env.note(fid)["Text"]
     # Security Hub re-evaluates and still fails: the same issue reopens.
     env.advance(hours=12)
     env.reimport(fid, Compliance={**env.finding(fid)["Compliance"], "Status": "FAILED"})
@@ -180,7 +192,14 @@ def test_suppressed_directly_in_security_hub_closes_as_not_planned(env: Env) -> 
 
     c = boto3.client("securityhub", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="x")
     env.hub.attach(c)
-    c.batch_update_findings(**client_params)
+    if "api: ocsf" in env.config.read_text():  # the person works in the new Security Hub
+        raw = env.finding(fid)
+        ident = {"CloudAccountUid": raw["AwsAccountId"], "FindingInfoUid": fid, "MetadataProductUid": raw["ProductArn"]}
+        c.batch_update_findings_v2(
+            FindingIdentifiers=[ident], StatusId=3, Comment="Accepted by the risk committee, ticket RISK-12"
+        )
+    else:
+        c.batch_update_findings(**client_params)
     env.sync()
     current = issue(env, n)
     assert current["state"] == "closed" and current["state_reason"] == "not_planned"
@@ -280,7 +299,9 @@ def test_real_webhook_payloads_of_other_issues_do_nothing(env: Env, tmp_path) ->
         assert env.gh.requests_log[mark:] == []
 
 
-def test_real_labeled_payload_in_a_service_repository_leaves_the_approval_to_the_central_run(env: Env, tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_real_labeled_payload_in_a_service_repository_leaves_the_approval_to_the_central_run(
+    env: Env, tmp_path
+) -> None:  # type: ignore[no-untyped-def]
     import json
 
     fid, n = opened(env)

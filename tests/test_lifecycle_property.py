@@ -32,8 +32,8 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, rule
 
-from tests.conftest import Env, build_env, ts
 from liver_gh.rules.identity import UDF_ISSUE
+from tests.conftest import Env, build_env, ts
 from tests.factories import control_finding, finding_key, finding_marker, keys_in
 
 REPO = "acme/payments"
@@ -42,15 +42,16 @@ APPROVERS = frozenset({"cto", "lead"})  # cto by login, lead through acme/securi
 EXPIRY = timedelta(days=180)
 PEOPLE = ("cto", "lead", "bob", "mallory")
 
+
 @contextmanager
 def lifecycle_env() -> Iterator[Env]:
     """The ``env`` fixture of tests/conftest.py as a context manager (one per example)."""
     with (
         tempfile.TemporaryDirectory() as tmp,
         pytest.MonkeyPatch.context() as monkeypatch,
+        build_env(Path(tmp), monkeypatch) as env,
     ):
-        with build_env(Path(tmp), monkeypatch) as env:
-            yield env
+        yield env
 
 
 def _parse(text: str | None) -> datetime | None:
@@ -223,9 +224,7 @@ class Lifecycle(RuleBasedStateMachine):
             f = env.finding(fid)
 
             # 1. At most one issue per finding.
-            carrying = [
-                i["number"] for i in issues if i["number"] not in self.tampered and key in keys_in(i["body"])
-            ]
+            carrying = [i["number"] for i in issues if i["number"] not in self.tampered and key in keys_in(i["body"])]
             assert len(carrying) <= 1, f"{fid}: several issues carry its identity: {carrying}"
 
             link = (f.get("UserDefinedFields") or {}).get(UDF_ISSUE)

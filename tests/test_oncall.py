@@ -16,8 +16,6 @@ import requests
 import responses
 from responses import matchers
 
-from tests.loopback import Reply, closed_port, serve
-
 from liver_gh.adapters.oncall import OncallResolver as _Resolver
 from liver_gh.config.model import (
     OncallSpec,
@@ -29,6 +27,7 @@ from liver_gh.config.model import (
 )
 from liver_gh.errors import OncallError
 from liver_gh.rules.upkeep import Oncall
+from tests.loopback import Reply, closed_port, serve
 
 
 class OncallResolver(_Resolver):
@@ -36,6 +35,7 @@ class OncallResolver(_Resolver):
 
     def who(self, spec: OncallSpec | None, now: datetime) -> Oncall:  # type: ignore[override]
         return super().who("svc", spec, now)
+
 
 PD_URL = "https://api.pagerduty.com/oncalls"
 PD_ACCEPT = "application/vnd.pagerduty+json;version=2"
@@ -230,7 +230,12 @@ def test_candidates_are_deduplicated_ignoring_case() -> None:
 
 def test_static() -> None:
     answer = resolver().who(OncallSpec(StaticSpec("erin"), ("carol",)), NOW)
-    assert (answer.candidates, answer.source, answer.notes, answer.fallback_from) == (("erin", "carol"), "static", (), 1)
+    assert (answer.candidates, answer.source, answer.notes, answer.fallback_from) == (
+        ("erin", "carol"),
+        "static",
+        (),
+        1,
+    )
 
 
 def test_who_never_raises_on_a_broken_spec() -> None:

@@ -5,9 +5,8 @@ from __future__ import annotations
 import json
 
 from liver_gh.rules import identity
-from tests.factories import finding_key, keys_in
 from tests.conftest import Env, ts
-from tests.factories import control_finding
+from tests.factories import control_finding, keys_in
 
 IGNORE = "liver:ignore"
 

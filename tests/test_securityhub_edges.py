@@ -37,8 +37,15 @@ def test_every_query_stays_within_what_get_findings_accepts() -> None:
 
 def test_long_account_lists_are_filtered_by_liver_not_sent(env: Env) -> None:
     protos = ", ".join(f'"{9 * 10**11 + i}"' for i in range(25))
-    env.write_config(env.config.read_text().replace('prototype_accounts: ["999999999999"]', f"prototype_accounts: [{protos}]"))
-    env.hub.import_findings([control_finding("S3.2", updated_at=ts(env.now)), control_finding("S3.2", account="900000000003", updated_at=ts(env.now))])
+    env.write_config(
+        env.config.read_text().replace('prototype_accounts: ["999999999999"]', f"prototype_accounts: [{protos}]")
+    )
+    env.hub.import_findings(
+        [
+            control_finding("S3.2", updated_at=ts(env.now)),
+            control_finding("S3.2", account="900000000003", updated_at=ts(env.now)),
+        ]
+    )
     result = env.sync()
     assert result.exit_code == 0, result.output
     assert "prototype account: 1" in result.output

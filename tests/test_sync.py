@@ -5,9 +5,8 @@ from __future__ import annotations
 import re
 
 from liver_gh.rules import identity
-from tests.factories import finding_key, keys_in
 from tests.conftest import Env, ts
-from tests.factories import control_finding, real_samples
+from tests.factories import control_finding, finding_key, keys_in, real_samples
 
 BUCKET = "arn:aws:s3:::acme-payments-exports"
 

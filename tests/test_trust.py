@@ -69,7 +69,7 @@ def test_swapped_marker_withdraws_the_suppression_it_carried(mem: Mem) -> None:
     mem.advance(hours=1)
     report = mem.sync()
     assert mem.workflow(raw["Id"]) == "NOTIFIED"
-    assert "no longer verifies" in mem.hub.raw(raw["Id"])["Note"]["Text"]
+    assert "no longer verifies" in mem.hub.get(raw["Id"]).note.text
     assert "liver:mismatch" in mem.tracker.issue(REPO, n).labels
     assert any("identity marker was changed" in c for c in comments(mem, n))
     assert any(e.kind.value == "mismatch" for e in report.entries)
@@ -119,14 +119,14 @@ def test_forged_link_on_a_new_finding_does_not_launder_a_suppression(mem: Mem) -
     n = open_one(mem, raw)
     approve(mem, n)
     mem.sync()
-    approved = mem.hub.raw(raw["Id"])["UserDefinedFields"]
+    approved = dict(mem.hub.get(raw["Id"]).user_defined)
     # A member account copies the approved issue's link onto a new finding of its own.
     forged = bucket(mem, "acme-secrets")
     mem.hub.add(forged)
-    mem.hub.member_update(
+    mem.hub.forge_link(
         forged["Id"],
-        UserDefinedFields={k: approved[k] for k in ("liver", UDF_KEY, UDF_ISSUE, UDF_APPROVAL)},
-        Note={"Text": "Suppressed by liver: approved by cto", "UpdatedBy": "liver"},
+        {k: approved[k] for k in ("liver", UDF_KEY, UDF_ISSUE, UDF_APPROVAL)},
+        "Suppressed by liver: approved by cto",
     )
     mem.advance(hours=1)
     mem.sync()
@@ -230,9 +230,14 @@ def test_one_account_cannot_starve_another_service(mem: Mem) -> None:
 def test_a_moved_account_takes_its_findings_to_the_new_service(mem: Mem) -> None:
     raw = bucket(mem, "acme-prices")
     n = open_one(mem, raw)
-    mem.config_text = mem.config_text.replace(
-        '"111111111111": production, "222222222222": staging', '"222222222222": staging'
-    ).replace("{production: HIGH, staging: CRITICAL}", "{staging: CRITICAL}").replace('accounts: {"333333333333": production}', 'accounts: {"333333333333": production, "111111111111": production}')
+    mem.config_text = (
+        mem.config_text.replace('"111111111111": production, "222222222222": staging', '"222222222222": staging')
+        .replace("{production: HIGH, staging: CRITICAL}", "{staging: CRITICAL}")
+        .replace(
+            'accounts: {"333333333333": production}',
+            'accounts: {"333333333333": production, "111111111111": production}',
+        )
+    )
     mem.advance(hours=1)
     report = mem.sync()
     assert report.failed == 0, report.text()
@@ -240,7 +245,7 @@ def test_a_moved_account_takes_its_findings_to_the_new_service(mem: Mem) -> None
     old = mem.tracker.issue(REPO, n)
     assert old.state.value == "closed" and old.state_reason is StateReason.NOT_PLANNED
     assert any("now belongs to service" in c for c in comments(mem, n))
-    assert mem.hub.raw(raw["Id"])["UserDefinedFields"][UDF_ISSUE].endswith(f"acme/search/issues/{moved.number}")
+    assert (mem.hub.get(raw["Id"]).udf(UDF_ISSUE) or "").endswith(f"acme/search/issues/{moved.number}")
     assert "until its account moved" in plain(moved.body)
     assert mem.sync().counts["opened"] == 0  # settled
 
@@ -266,7 +271,9 @@ def test_a_removed_account_leaves_its_issue_open_with_one_comment(mem: Mem) -> N
 
 def test_a_renamed_approvers_freed_login_does_not_approve(mem: Mem) -> None:
     cto_id = mem.tracker.user("cto")
-    mem.config_text = mem.config_text.replace("approvers: [cto, acme/security-leads]", f"approvers: [{{login: cto, id: {cto_id}}}]")
+    mem.config_text = mem.config_text.replace(
+        "approvers: [cto, acme/security-leads]", f"approvers: [{{login: cto, id: {cto_id}}}]"
+    )
     raw = bucket(mem, "acme-prices")
     n = open_one(mem, raw)
     mem.tracker.user_ids["cto"] = 999_999  # the CTO renamed; someone else registered "cto"

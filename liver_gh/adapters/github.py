@@ -388,14 +388,17 @@ class GitHubTracker:
         """Create liver's labels once per repository (listing them costs one request per 100)."""
         if repo not in self._labels:
             self._labels[repo] = {
-                str(lb.get("name")) for lb in self._pages(f"/repos/{repo}/labels", {}, f"list the labels of {repo}", repo)
+                str(lb.get("name"))
+                for lb in self._pages(f"/repos/{repo}/labels", {}, f"list the labels of {repo}", repo)
             }
         for name in labels:
             if name in self._labels[repo]:
                 continue
             color, description = LABEL_COLORS.get(name, ("ededed", "liver"))
             self.pacer.wait()
-            resp = self._send("POST", f"/repos/{repo}/labels", body={"name": name, "color": color, "description": description})
+            resp = self._send(
+                "POST", f"/repos/{repo}/labels", body={"name": name, "color": color, "description": description}
+            )
             if resp.status != 422:  # 422: it exists already
                 self._ok(resp, f"create label {name!r} in {repo}", repo)
             self._labels[repo].add(name)
@@ -430,7 +433,9 @@ class GitHubTracker:
         for found in self.list_issues(repo):
             if read_marker(found.body).key == key:
                 return Created(found)
-        raise TrackerError(f"opening an issue in {repo} failed ({why}) and no issue with its identity exists; the next run tries again.")
+        raise TrackerError(
+            f"opening an issue in {repo} failed ({why}) and no issue with its identity exists; the next run tries again."
+        )
 
     def _verify(self, repo: str, created: TrackedIssue, wanted: NewIssue, data: dict[str, Any]) -> list[str]:
         """Put back what GitHub silently dropped; return what is still missing, as sentences."""
@@ -447,22 +452,36 @@ class GitHubTracker:
         lost_people = [a for a in wanted.assignees if a.lower() not in {x.lower() for x in created.assignees}]
         if lost_people:
             try:
-                self._write("POST", f"/repos/{repo}/issues/{created.number}/assignees", f"assign {created.ref}", repo, {"assignees": lost_people})
+                self._write(
+                    "POST",
+                    f"/repos/{repo}/issues/{created.number}/assignees",
+                    f"assign {created.ref}",
+                    repo,
+                    {"assignees": lost_people},
+                )
             except TrackerError:
-                missing.append(f"GitHub dropped the assignee {', '.join(lost_people)} on {created.ref}: give the token push access")
+                missing.append(
+                    f"GitHub dropped the assignee {', '.join(lost_people)} on {created.ref}: give the token push access"
+                )
         if wanted.issue_type and wanted.issue_type in self.dropped_types:
             missing.append(f"the organisation has no issue type {wanted.issue_type!r}; issues are opened without one")
         elif wanted.issue_type and not data.get("type"):
             self.dropped_types.add(wanted.issue_type)
-            missing.append(f"GitHub dropped the issue type {wanted.issue_type!r}: it needs push access and organisation issue types")
+            missing.append(
+                f"GitHub dropped the issue type {wanted.issue_type!r}: it needs push access and organisation issue types"
+            )
         return missing
 
     def add_labels(self, repo: str, number: int, labels: Sequence[str]) -> None:
         self.ensure_labels(repo, labels)
-        self._write("POST", f"/repos/{repo}/issues/{number}/labels", f"label {repo}#{number}", repo, {"labels": list(labels)})
+        self._write(
+            "POST", f"/repos/{repo}/issues/{number}/labels", f"label {repo}#{number}", repo, {"labels": list(labels)}
+        )
 
     def comment(self, repo: str, number: int, body: str) -> None:
-        self._write("POST", f"/repos/{repo}/issues/{number}/comments", f"comment on {repo}#{number}", repo, {"body": body})
+        self._write(
+            "POST", f"/repos/{repo}/issues/{number}/comments", f"comment on {repo}#{number}", repo, {"body": body}
+        )
 
     def set_state(self, repo: str, number: int, state: IssueState, reason: StateReason | None) -> None:
         body: dict[str, Any] = {"state": state.value}
@@ -481,7 +500,13 @@ class GitHubTracker:
 
     def assign(self, repo: str, number: int, login: str, previous: Sequence[str]) -> None:
         """Replace the assignees with ``login`` (one PATCH)."""
-        self._write("PATCH", f"/repos/{repo}/issues/{number}", f"assign {login} to {repo}#{number}", repo, {"assignees": [login]})
+        self._write(
+            "PATCH",
+            f"/repos/{repo}/issues/{number}",
+            f"assign {login} to {repo}#{number}",
+            repo,
+            {"assignees": [login]},
+        )
 
     def edit_body(self, repo: str, number: int, body: str) -> None:
         self._write("PATCH", f"/repos/{repo}/issues/{number}", f"edit {repo}#{number}", repo, {"body": body})

@@ -85,7 +85,15 @@ class Pager:
         self._url = f"{base}/v2/enqueue"
 
     def trigger(
-        self, spec: PageSpec, *, dedup_key: str, summary: str, source: str, severity: Severity, link: str, link_text: str
+        self,
+        spec: PageSpec,
+        *,
+        dedup_key: str,
+        summary: str,
+        source: str,
+        severity: Severity,
+        link: str,
+        link_text: str,
     ) -> None:
         """Open (or re-trigger) the alert for ``dedup_key``; raises PagingError on failure."""
         event: dict[str, object] = {

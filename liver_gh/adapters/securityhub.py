@@ -27,7 +27,14 @@ BATCH = 100
 MAX_VALUES = 20  # values per filter field, per AwsSecurityFindingFilters
 RETRIES = BotoConfig(retries={"mode": "standard", "max_attempts": 8}, user_agent_extra="liver-gh")
 AUTH_CODES = frozenset(
-    {"UnrecognizedClientException", "InvalidClientTokenId", "ExpiredTokenException", "ExpiredToken", "InvalidSignatureException", "SignatureDoesNotMatch"}
+    {
+        "UnrecognizedClientException",
+        "InvalidClientTokenId",
+        "ExpiredTokenException",
+        "ExpiredToken",
+        "InvalidSignatureException",
+        "SignatureDoesNotMatch",
+    }
 )
 
 Filter = dict[str, list[dict[str, Any]]]
@@ -42,7 +49,9 @@ def make_client(region: str | None) -> Any:
     except NoRegionError:
         raise ConfigError(["No AWS Region: set securityhub.region in liver.yml or AWS_REGION."]) from None
     except ValueError as e:  # an endpoint URL botocore cannot use
-        raise ConfigError([f"AWS_ENDPOINT_URL_SECURITYHUB (or AWS_ENDPOINT_URL): {e}; give a full https:// URL."]) from None
+        raise ConfigError(
+            [f"AWS_ENDPOINT_URL_SECURITYHUB (or AWS_ENDPOINT_URL): {e}; give a full https:// URL."]
+        ) from None
     except BotoCoreError as e:
         raise ConfigError([f"Security Hub client could not be created: {e}."]) from None
 
@@ -129,9 +138,13 @@ def describe_error(e: Exception, operation: str) -> str:
 
 def _raise_auth(e: Exception) -> None:
     if isinstance(e, NoCredentialsError):
-        raise AuthError(["No AWS credentials: configure them (AWS_PROFILE, environment variables, or OIDC in Actions)."]) from None
+        raise AuthError(
+            ["No AWS credentials: configure them (AWS_PROFILE, environment variables, or OIDC in Actions)."]
+        ) from None
     if isinstance(e, ClientError) and e.response.get("Error", {}).get("Code") in AUTH_CODES:
-        raise AuthError([f"AWS refused the credentials ({e.response['Error'].get('Code')}); refresh or replace them."]) from None
+        raise AuthError(
+            [f"AWS refused the credentials ({e.response['Error'].get('Code')}); refresh or replace them."]
+        ) from None
 
 
 @dataclass
@@ -179,7 +192,7 @@ class SecurityHub:
         result = UpdateOutcome()
         refs = list(update.refs)
         for start in range(0, len(refs), BATCH):
-            chunk = [{"Id": i, "ProductArn": p} for i, p in refs[start : start + BATCH]]
+            chunk = [{"Id": i, "ProductArn": p} for i, p, _ in refs[start : start + BATCH]]
             self._update_chunk(chunk, update, result)
         return result
 

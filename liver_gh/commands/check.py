@@ -27,7 +27,9 @@ def warnings(config: Config, env: Mapping[str, str]) -> list[str]:
         if s.oncall is None:
             out.append(f"{where}: services.{s.name}: no oncall: its issues are opened unassigned.")
         elif s.oncall.token_env and not env.get(s.oncall.token_env):
-            out.append(f"{where}: services.{s.name}.oncall: {s.oncall.token_env} is not set here; the fallback will be used.")
+            out.append(
+                f"{where}: services.{s.name}.oncall: {s.oncall.token_env} is not set here; the fallback will be used."
+            )
     pages = [p for p in [config.page, *(s.page for s in config.services)] if p is not None]
     for var in sorted({p.routing_key_env for p in pages}):
         if not env.get(var):

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import click
 
-from liver_gh import runtime
+from liver_gh import dispatch, runtime
 from liver_gh.adapters.oncall import OncallResolver
 from liver_gh.adapters.paging import Pager
 from liver_gh.config.model import Config
@@ -19,7 +19,6 @@ from liver_gh.render.explanations import Library
 from liver_gh.report import actions
 from liver_gh.report.progress import progress_printer
 from liver_gh.report.run import RunReport
-from liver_gh import dispatch
 from liver_gh.sync import Authority, Dispatched, Everything, OneIssue, Ports, Scope, Target, run_sync
 
 EXIT_OK, EXIT_FAILURES = 0, 1
@@ -73,13 +72,17 @@ def run(
     # An 'issues' event runs in the service repository where it happened: that run never suppresses.
     authority = Authority.SERVICE if (per_repo or repo or from_issues_event) else Authority.CENTRAL
     tracker = runtime.github(config, env)
-    if from_issues_event and payload is not None and not runtime.event_is_liver_issue(payload, tracker.creators, config):
+    if (
+        from_issues_event
+        and payload is not None
+        and not runtime.event_is_liver_issue(payload, tracker.creators, config)
+    ):
         # Only a shortcut: whether to act is decided from GitHub's own answer, not the payload.
         click.echo("This event is not about a liver issue; nothing to do.")
         return EXIT_OK
     ports = Ports(
         tracker=tracker,
-        hub=runtime.security_hub(config, env),
+        hub=runtime.security_hub(config, env, now),
         oncall=OncallResolver(config.people, env),
         pager=Pager(env),
         creators=tracker.creators,

@@ -50,7 +50,7 @@ def _account(value: object) -> str:
         value = str(value)
     if not isinstance(value, str) or not re.fullmatch(r"\d{12}", value.strip()):
         raise ValueError(
-            f"{value!r} is not a 12-digit AWS account id; quote it in YAML (\"012345678901\") so leading zeros are kept"
+            f'{value!r} is not a 12-digit AWS account id; quote it in YAML ("012345678901") so leading zeros are kept'
         )
     return value.strip()
 
@@ -149,7 +149,9 @@ Login = Annotated[str, BeforeValidator(_login)]
 Repo = Annotated[str, BeforeValidator(_repo)]
 EnvVar = Annotated[str, BeforeValidator(_env_var)]
 Day = Annotated[date, BeforeValidator(_date)]
-Every = Annotated[timedelta, BeforeValidator(_every), WithJsonSchema({"type": "string", "pattern": "^\\s*\\d+\\s*[dwDW]\\s*$"})]
+Every = Annotated[
+    timedelta, BeforeValidator(_every), WithJsonSchema({"type": "string", "pattern": "^\\s*\\d+\\s*[dwDW]\\s*$"})
+]
 TimeZone = Annotated[str, BeforeValidator(_timezone)]
 Name = Annotated[str, BeforeValidator(_name)]
 Email = Annotated[str, AfterValidator(_email)]
@@ -173,7 +175,8 @@ class SecurityHubSchema(_Strict):
 class ApproverLoginSchema(_Strict):
     login: Login
     id: Annotated[int, Field(ge=1, le=2**53)] | None = Field(
-        None, description="The approver's numeric GitHub user id: a renamed login taken over by someone else is not an approver."
+        None,
+        description="The approver's numeric GitHub user id: a renamed login taken over by someone else is not an approver.",
     )
 
 
@@ -196,7 +199,12 @@ _APPROVER_SCHEMA = {
             "required": ["login"],
             "additionalProperties": False,
         },
-        {"type": "object", "properties": {"team": {"type": "string"}}, "required": ["team"], "additionalProperties": False},
+        {
+            "type": "object",
+            "properties": {"team": {"type": "string"}},
+            "required": ["team"],
+            "additionalProperties": False,
+        },
     ]
 }
 ApproverEntry = Annotated[
@@ -229,8 +237,8 @@ class FiltersSchema(_Strict):
     products_include: Annotated[list[ShortText], Field(max_length=100)] = Field(default_factory=list)
     products_exclude: Annotated[list[ShortText], Field(max_length=100)] = Field(default_factory=list)
     controls_exclude: Annotated[list[ShortText], Field(max_length=1000)] = Field(default_factory=list)
-    regions: Annotated[list[Annotated[str, Field(pattern=r"^[a-z]{2}(-[a-z]+)+-\d+$")]], Field(max_length=100)] = (
-        Field(default_factory=list)
+    regions: Annotated[list[Annotated[str, Field(pattern=r"^[a-z]{2}(-[a-z]+)+-\d+$")]], Field(max_length=100)] = Field(
+        default_factory=list
     )
 
     @model_validator(mode="after")
@@ -263,7 +271,7 @@ class RotationOverrideSchema(_Strict):
 class PagerDutySchema(_Strict):
     schedule_id: ShortText | None = None
     escalation_policy_id: ShortText | None = None
-    token_env: EnvVar = "PAGERDUTY_TOKEN"
+    token_env: EnvVar = "PAGERDUTY_TOKEN"  # noqa: S105 - the name of a variable, not a secret
 
     @model_validator(mode="after")
     def _one_target(self) -> PagerDutySchema:
@@ -277,7 +285,7 @@ class PagerDutySchema(_Strict):
 
 class OpsgenieSchema(_Strict):
     schedule: ShortText
-    token_env: EnvVar = "OPSGENIE_API_KEY"
+    token_env: EnvVar = "OPSGENIE_API_KEY"  # noqa: S105 - the name of a variable, not a secret
     region: Literal["us", "eu"] = "us"
 
 
@@ -332,7 +340,10 @@ class OncallSchema(_Strict):
         return model.OncallSpec(provider, tuple(self.fallback))
 
 
-MinSeverity = SeverityName | Annotated[dict[Annotated[str, Field(min_length=1, max_length=64)], SeverityName], Field(max_length=50)]
+MinSeverity = (
+    SeverityName
+    | Annotated[dict[Annotated[str, Field(min_length=1, max_length=64)], SeverityName], Field(max_length=50)]
+)
 
 
 class ServiceSchema(_Strict):
@@ -372,7 +383,8 @@ class GitHubSchema(_Strict):
         120.0, description="Longest wait for a rate limit; past it the run stops cleanly and the next run goes on."
     )
     login: Creator | None = Field(
-        None, description="The login liver's issues are created by (a GitHub App: <app-slug>[bot]); default: the token's user."
+        None,
+        description="The login liver's issues are created by (a GitHub App: <app-slug>[bot]); default: the token's user.",
     )
     issue_creators: Annotated[list[Creator], Field(max_length=10)] = Field(
         default_factory=list, description="Other logins whose issues are liver's (an earlier token)."
@@ -413,19 +425,30 @@ class ConfigSchema(_Strict):
         owners: dict[str, str] = {}
         for i, service in enumerate(self.services):
             if service.name in names:
-                out.append((("services", i, "name"), f"'{service.name}' is also services[{names[service.name]}]'s name; service names must be unique"))
+                out.append(
+                    (
+                        ("services", i, "name"),
+                        f"'{service.name}' is also services[{names[service.name]}]'s name; service names must be unique",
+                    )
+                )
             names.setdefault(service.name, i)
             for account in service.accounts:
                 if account in owners:
                     out.append(
-                        (("services", i, "accounts", account), f"already belongs to service '{owners[account]}'; an account belongs to one service")
+                        (
+                            ("services", i, "accounts", account),
+                            f"already belongs to service '{owners[account]}'; an account belongs to one service",
+                        )
                     )
                 owners.setdefault(account, service.name)
         for key in ("products_include", "products_exclude", "regions"):
             values = getattr(self.filters, key)
             if len(values) > MAX_FILTER_VALUES:
                 out.append(
-                    (("filters", key), f"has {len(values)} values; Security Hub accepts at most {MAX_FILTER_VALUES} per filter field")
+                    (
+                        ("filters", key),
+                        f"has {len(values)} values; Security Hub accepts at most {MAX_FILTER_VALUES} per filter field",
+                    )
                 )
         return out
 

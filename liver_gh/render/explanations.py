@@ -112,7 +112,9 @@ def _sections_problems(body: str, kind: str, where: str) -> list[str]:
     return problems
 
 
-def parse_template(path: Path, text: str, env: jinja2.Environment | None = None) -> tuple[Explanation | None, list[str]]:
+def parse_template(
+    path: Path, text: str, env: jinja2.Environment | None = None
+) -> tuple[Explanation | None, list[str]]:
     """Parse and validate one template file; return it or the problems found."""
     where = str(path)
     m = _FRONT.match(text.replace("\r\n", "\n"))
@@ -157,7 +159,7 @@ def parse_template(path: Path, text: str, env: jinja2.Environment | None = None)
 def _env(dirs: list[Path]) -> jinja2.Environment:
     # Autoescape is off because the output is Markdown, not HTML; every value in the
     # context is escaped for its place before rendering (see render/context.py).
-    return jinja2.sandbox.SandboxedEnvironment(  # noqa: S701
+    return jinja2.sandbox.SandboxedEnvironment(
         loader=jinja2.FileSystemLoader([str(d) for d in dirs]),
         undefined=jinja2.StrictUndefined,
         keep_trailing_newline=True,
@@ -219,20 +221,20 @@ class Library:
             self._parsed[lookup] = item
         return self._parsed[lookup]
 
-    def keys(self) -> list[str]:
+    def names(self) -> list[str]:
         return sorted(self._paths)
 
     def validate(self) -> list[str]:
         """Parse every template (check-config and the tests); the problems found."""
-        for key in self.keys():
+        for key in self.names():
             self.get(key)
         return list(self.problems)
 
     def controls(self) -> list[Explanation]:
-        return [e for k in self.keys() if not k.startswith("product:") and (e := self.get(k)) is not None]
+        return [e for k in self.names() if not k.startswith("product:") and (e := self.get(k)) is not None]
 
     def products(self) -> list[Explanation]:
-        return [e for k in self.keys() if k.startswith("product:") and (e := self.get(k)) is not None]
+        return [e for k in self.names() if k.startswith("product:") and (e := self.get(k)) is not None]
 
     def render(self, explanation: Explanation, context: dict[str, Any]) -> Markdown:
         template = self._compiled.get(explanation.key)

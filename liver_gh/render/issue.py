@@ -60,7 +60,12 @@ def pick_explanation(library: Library, finding: Finding) -> Explanation | None:
         if found:
             return found
     product = finding.product_name.lower()
-    for name, key in (("guardduty", "guardduty"), ("inspector", "inspector"), ("access analyzer", "access-analyzer"), ("macie", "macie")):
+    for name, key in (
+        ("guardduty", "guardduty"),
+        ("inspector", "inspector"),
+        ("access analyzer", "access-analyzer"),
+        ("macie", "macie"),
+    ):
         if name in product:
             found = library.get(f"product:{key}")
             if found:
@@ -151,8 +156,14 @@ def _owner(b: BodyInput) -> Markdown:
     a = b.assignee
     if a.login is None:
         return md("nobody could be assigned (see below); the service's team owns it.")
-    role = "the service's fallback, because the on-call person could not be assigned" if a.fallback else "on call for {service} now"
-    return md("@{login} — " + role + ", so this is theirs to fix or to explain.", login=Markdown(a.login), service=b.service)
+    role = (
+        "the service's fallback, because the on-call person could not be assigned"
+        if a.fallback
+        else "on call for {service} now"
+    )
+    return md(
+        "@{login} — " + role + ", so this is theirs to fix or to explain.", login=Markdown(a.login), service=b.service
+    )
 
 
 def _facts_table(b: BodyInput, doc: str | None) -> list[str]:

@@ -12,12 +12,11 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
-from liver_gh.adapters.securityhub import SecurityHub
 from liver_gh.config.model import Config
 from liver_gh.markdown import code as code_span
 from liver_gh.markdown import text as md_inline
 from liver_gh.models import Finding
-from liver_gh.ports import NewFindings
+from liver_gh.ports import FindingSource, NewFindings
 from liver_gh.rules.ignore import ignore_verdict
 
 
@@ -69,7 +68,7 @@ def rows_for(config: Config, findings: list[Finding], now: datetime) -> IgnoredR
     return IgnoredReport(config.ignore_tag.key, honoured, not_honoured)
 
 
-def build_ignored_report(config: Config, hub: SecurityHub, now: datetime) -> IgnoredReport:
+def build_ignored_report(config: Config, hub: FindingSource, now: datetime) -> IgnoredReport:
     return rows_for(config, hub.findings(NewFindings(config.lowest_threshold)), now)
 
 

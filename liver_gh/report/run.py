@@ -134,7 +134,9 @@ class RunReport:
             out += [f"### {text(service)}", ""]
             for e in entries:
                 target = link(code(e.step.issue.ref if e.step.issue else "issue"), e.url) if e.url else Markdown("")
-                out.append(md("- **{kind}** {summary} {target}", kind=e.kind.value, summary=e.step.summary, target=target))
+                out.append(
+                    md("- **{kind}** {summary} {target}", kind=e.kind.value, summary=e.step.summary, target=target)
+                )
             out.append("")
         if self.skipped:
             out += ["### Skipped", "", "| reason | findings |", "|---|---|"]
@@ -167,9 +169,14 @@ def _entry_line(e: Entry) -> str:
     facts = []
     if e.step.open is not None:
         facts.append(f"severity {d.severity.name if d.severity else '?'}, account {d.account} ({d.environment})")
-        facts.append(f"resources {', '.join(d.resources[:3])}" + (f" and {len(d.resources) - 3} more" if len(d.resources) > 3 else ""))
+        facts.append(
+            f"resources {', '.join(d.resources[:3])}"
+            + (f" and {len(d.resources) - 3} more" if len(d.resources) > 3 else "")
+        )
         who = e.step.open.assignee
-        facts.append(f"assignee {who.login or 'nobody'}" + (" (fallback)" if who.fallback else " (on call)" if who.login else ""))
+        facts.append(
+            f"assignee {who.login or 'nobody'}" + (" (fallback)" if who.fallback else " (on call)" if who.login else "")
+        )
         facts.append(f"labels {', '.join(d.labels)}" + ("; pages on-call" if d.page else ""))
     if facts:
         line += "\n        " + "\n        ".join(facts)

@@ -147,10 +147,14 @@ def approval_of(
     if record is not None and record.actor_id == event.actor_id and agreed:
         return Approval(event, Verdict.APPROVED, record.via, "", record, expires)
     verdict, via, reason = authority(event, policy, memberships)
-    return Approval(event, verdict, via, reason, record if record and record.actor_id == event.actor_id else None, expires)
+    return Approval(
+        event, verdict, via, reason, record if record and record.actor_id == event.actor_id else None, expires
+    )
 
 
-def covered(identity: Identity, approval: Approval, members: Iterable[Finding], linked: frozenset[str]) -> list[Finding]:
+def covered(
+    identity: Identity, approval: Approval, members: Iterable[Finding], linked: frozenset[str]
+) -> list[Finding]:
     """The findings an approval covers: those on the issue when it was given.
 
     One finding's issue: that finding. A tag group: every member with the group's key (the

@@ -124,10 +124,14 @@ def _resolution(ctx: Ctx) -> Markdown:
     members = ctx.subject.findings
     latest = max(members, key=lambda f: f.updated_at) if members else None
     if latest is None:
-        return md("the finding no longer exists (Security Hub deletes findings some time after they stop being updated)")
+        return md(
+            "the finding no longer exists (Security Hub deletes findings some time after they stop being updated)"
+        )
     if latest.record_state is RecordState.ARCHIVED:
         return md("the finding was archived on {at}", at=stamp(latest.updated_at))
-    return md("compliance {c} as of {at}", c=literal(latest.compliance or Compliance.PASSED), at=stamp(latest.updated_at))
+    return md(
+        "compliance {c} as of {at}", c=literal(latest.compliance or Compliance.PASSED), at=stamp(latest.updated_at)
+    )
 
 
 def _withdraw_resolved(ctx: Ctx) -> list[UpdateFindings]:
@@ -226,7 +230,9 @@ def _approval_comment(ctx: Ctx, a: ap.Approval, covered: list[Finding], uncovere
         a.event.id, a.event.actor_id, a.actor, a.via, frozenset(short_digest(f.id) for f in covered)
     )
     quote = ap.justification(ctx.issue.comments, a.event.created_at, ctx.creators)
-    via = md("member of {team}", team=code(a.via.removeprefix("team:"))) if a.via.startswith("team:") else md("approver")
+    via = (
+        md("member of {team}", team=code(a.via.removeprefix("team:"))) if a.via.startswith("team:") else md("approver")
+    )
     listed = join("\n", [md("- {id}", id=code(f.id)) for f in covered[:50]])
     more = md("\n- … and {n} more", n=literal(len(covered) - 50)) if len(covered) > 50 else Markdown("")
     tail = (
@@ -238,7 +244,7 @@ def _approval_comment(ctx: Ctx, a: ap.Approval, covered: list[Finding], uncovere
         else Markdown("")
     )
     expires = literal(a.expires_at.date())
-    body = md(
+    return md(
         "Approved by {actor} (GitHub user id {uid}, {via}) on {at}. Justification: {quote}\n\n"
         "Suppressed in Security Hub until {expires}, when the approval expires and this issue reopens for a fresh look:\n"
         "{listed}{more}{tail}\n\n{record}",
@@ -253,7 +259,6 @@ def _approval_comment(ctx: Ctx, a: ap.Approval, covered: list[Finding], uncovere
         tail=tail,
         record=Markdown(record.marker()),
     )
-    return body
 
 
 def expire_approval(ctx: Ctx) -> Decision | None:
@@ -282,7 +287,12 @@ def expire_approval(ctx: Ctx) -> Decision | None:
     )
     back = [f for f in ctx.active if f.workflow is not Workflow.NOTIFIED]
     sh = [update(ctx, back, Workflow.NOTIFIED, f"Approval expired; tracked again in {ctx.issue.url}", NO_APPROVAL)]
-    return Decision(StepKind.EXPIRED, "approval expired; reopened", tuple(gh), tuple(sh if back else []) + tuple(_withdraw_resolved(ctx)))
+    return Decision(
+        StepKind.EXPIRED,
+        "approval expired; reopened",
+        tuple(gh),
+        tuple(sh if back else []) + tuple(_withdraw_resolved(ctx)),
+    )
 
 
 # ---------------------------------------------------------------- Security Hub's side
@@ -294,7 +304,11 @@ def close_when_resolved_in_security_hub(ctx: Ctx) -> Decision | None:
         return None
     if not ctx.issue.is_open:
         withdrawn = _withdraw_resolved(ctx)
-        return Decision(StepKind.RESOLVED, "the resolved finding is no longer SUPPRESSED", (), tuple(withdrawn)) if withdrawn else None
+        return (
+            Decision(StepKind.RESOLVED, "the resolved finding is no longer SUPPRESSED", (), tuple(withdrawn))
+            if withdrawn
+            else None
+        )
     what = _resolution(ctx)
     gh = (
         say(ctx, md("Security Hub reports this as resolved: {what}. Closing.", what=what)),
@@ -314,7 +328,13 @@ def close_when_suppressed_directly(ctx: Ctx) -> Decision | None:
     n = active[0].note
     said = md("“{text}” ({by})", text=truncate(n.text, 300), by=n.updated_by) if n and n.text else md("no note")
     gh = (
-        say(ctx, md("Someone suppressed this finding directly in Security Hub. Their note: {said}. Closing as not planned.", said=said)),
+        say(
+            ctx,
+            md(
+                "Someone suppressed this finding directly in Security Hub. Their note: {said}. Closing as not planned.",
+                said=said,
+            ),
+        ),
         SetState(ctx.target, IssueState.CLOSED, StateReason.NOT_PLANNED),
     )
     return Decision(StepKind.CLOSED, "suppressed directly in Security Hub; closed as not planned", gh)
@@ -341,19 +361,34 @@ def withdraw_when_approval_gone(ctx: Ctx) -> Decision | None:
             ),
         ),
     )
-    sh = (update(ctx, suppressed, Workflow.NOTIFIED, f"Approval withdrawn; tracked again in {ctx.issue.url}", NO_APPROVAL),)
+    sh = (
+        update(
+            ctx, suppressed, Workflow.NOTIFIED, f"Approval withdrawn; tracked again in {ctx.issue.url}", NO_APPROVAL
+        ),
+    )
     return Decision(StepKind.WITHDRAWN, "approval withdrawn; back to NOTIFIED", gh, sh)
 
 
 def link_new_members(ctx: Ctx) -> Decision | None:
-    """Findings that belong to an open issue but are not NOTIFIED (new group members, a reopen)."""
+    """Findings that belong to an open issue but are not NOTIFIED, or whose link record is missing
+    (new group members, a reopen, fields a member account cleared, a switch of API)."""
     if not ctx.issue.is_open:
         return None
-    stale = [f for f in ctx.active if f.workflow is not Workflow.NOTIFIED and not ap.suppressed_by_person(f)]
+    unlinked = {m.finding.id for m in ctx.subject.members if not m.linked_to(ctx.issue)}
+    stale = [
+        f
+        for f in ctx.active
+        if (f.workflow is not Workflow.NOTIFIED or f.id in unlinked) and not ap.suppressed_by_person(f)
+    ]
     if not stale:
         return None
     note = f"liver notified {ctx.subject.service.name} in {ctx.issue.url}"
-    return Decision(StepKind.LINKED, f"linked {len(stale)} finding(s) to the open issue", (), (update(ctx, stale, Workflow.NOTIFIED, note),))
+    return Decision(
+        StepKind.LINKED,
+        f"linked {len(stale)} finding(s) to the open issue",
+        (),
+        (update(ctx, stale, Workflow.NOTIFIED, note),),
+    )
 
 
 # ---------------------------------------------------------------- closed issues
@@ -396,7 +431,9 @@ def withdraw_when_label_removed(ctx: Ctx) -> Decision | None:
             mention=ctx.mention,
         ),
     )
-    sh = (update(ctx, suppressed, Workflow.NOTIFIED, f"Approval removed; tracked again in {ctx.issue.url}", NO_APPROVAL),)
+    sh = (
+        update(ctx, suppressed, Workflow.NOTIFIED, f"Approval removed; tracked again in {ctx.issue.url}", NO_APPROVAL),
+    )
     return Decision(StepKind.WITHDRAWN, "approval removed; reopened", tuple(gh), sh)
 
 
@@ -450,7 +487,10 @@ def resolve_on_close(ctx: Ctx) -> Decision | None:
     by = closer(ctx.issue) or "someone"
     note = f"Fixed according to {by}, who closed {ctx.issue.url}. liver reopens it if Security Hub still reports the problem."
     return Decision(
-        StepKind.RESOLVED, f"closed as completed by {by}; findings marked RESOLVED", (), (update(ctx, unresolved, Workflow.RESOLVED, note),)
+        StepKind.RESOLVED,
+        f"closed as completed by {by}; findings marked RESOLVED",
+        (),
+        (update(ctx, unresolved, Workflow.RESOLVED, note),),
     )
 
 

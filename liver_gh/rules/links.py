@@ -69,8 +69,12 @@ def withdraw_unverified(findings: Sequence[Finding], issue: TrackedIssue, why: s
     if not stale:
         return None
     note = NoteText(f"liver withdrew its suppression: the link to {issue.url} no longer verifies ({why}).")
-    sh = (UpdateFindings(tuple(FindingRef.of(f) for f in stale), Workflow.NOTIFIED, note, key, ref(issue), NO_APPROVAL),)
-    return Decision(StepKind.WITHDRAWN, f"suppression of {len(stale)} finding(s) withdrawn: the link no longer verifies", (), sh)
+    sh = (
+        UpdateFindings(tuple(FindingRef.of(f) for f in stale), Workflow.NOTIFIED, note, key, ref(issue), NO_APPROVAL),
+    )
+    return Decision(
+        StepKind.WITHDRAWN, f"suppression of {len(stale)} finding(s) withdrawn: the link no longer verifies", (), sh
+    )
 
 
 def close_moved(old: TrackedIssue, new_service: str, new_issue: Target | None) -> list[IssueAction]:

@@ -32,7 +32,9 @@ def pointing(findings: Iterable[Finding]) -> dict[str, list[Finding]]:
     return out
 
 
-def histories(issues: Iterable[TrackedIssue], by_url: Mapping[str, Sequence[Finding]], label: str) -> list[TrackedIssue]:
+def histories(
+    issues: Iterable[TrackedIssue], by_url: Mapping[str, Sequence[Finding]], label: str
+) -> list[TrackedIssue]:
     return [i for i in issues if needs_history(i, by_url.get(i.url, ()), label)]
 
 

@@ -61,7 +61,9 @@ def choose_assignee(oncall: Oncall, repo: str, assignable: Mapping[tuple[str, st
     """The first candidate GitHub can assign, with sentences saying why when it is not the first."""
     notes = list(oncall.notes)
     if not oncall.candidates:
-        return Assignee(None, False, (*notes, "No on-call person is configured for this service, so the issue is unassigned."))
+        return Assignee(
+            None, False, (*notes, "No on-call person is configured for this service, so the issue is unassigned.")
+        )
     for i, login in enumerate(oncall.candidates):
         if assignable.get((repo.lower(), login.lower()), True) is False:
             continue
@@ -109,7 +111,7 @@ def handover(issue: TrackedIssue, service: Service, oncall: Oncall, chosen: Assi
     """
     if not service.reassign_on_handover or chosen.login is None:
         return
-    if set(a.lower() for a in issue.assignees) & {c.lower() for c in oncall.candidates}:
+    if {a.lower() for a in issue.assignees} & {c.lower() for c in oncall.candidates}:
         return
     team = {t.lower() for t in oncall.team | set(oncall.candidates)}
     if issue.assignees and not {a.lower() for a in issue.assignees} <= team:
@@ -133,7 +135,13 @@ def handover(issue: TrackedIssue, service: Service, oncall: Oncall, chosen: Assi
 
 
 def overdue(
-    issue: TrackedIssue, service: Service, severity: Severity, current: str | None, now: datetime, quiet: bool, up: Upkeep
+    issue: TrackedIssue,
+    service: Service,
+    severity: Severity,
+    current: str | None,
+    now: datetime,
+    quiet: bool,
+    up: Upkeep,
 ) -> None:
     """One label and one reminder once due; then at most one more every remind_every days."""
     due = due_at(issue.created_at, service, severity)
@@ -162,7 +170,9 @@ def overdue(
     up.summary.append(f"overdue since {due:%Y-%m-%d}")
 
 
-def paging(issue: TrackedIssue, config: Config, service: Service, key: str, severity: Severity, is_open: bool, up: Upkeep) -> None:
+def paging(
+    issue: TrackedIssue, config: Config, service: Service, key: str, severity: Severity, is_open: bool, up: Upkeep
+) -> None:
     """Page once per finding at or above the page threshold; resolve when closed. Failures retry next run."""
     spec = config.page_spec(service)
     if spec is None:
