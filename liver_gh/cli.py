@@ -210,6 +210,19 @@ def report_ignored(config_path: Path | None, fmt: str) -> int:
     return EXIT_OK
 
 
+@report.command("status")
+@config_option
+@click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json"]), default=None, help="Default: text on a terminal, else markdown.")
+@click.option("--days", type=click.IntRange(1, 366), default=30, show_default=True, help="The window for time to fix, SLA and the burn-down.")
+@guarded
+def report_status(config_path: Path | None, fmt: str | None, days: int) -> int:
+    """Open issues, overdue, time to fix and SLA by service, with a burn-down chart."""
+    from liver_gh.commands import status
+
+    config, _ = _load(config_path)
+    return status.run(config, now(), fmt, days)
+
+
 @main.command()
 @guarded
 def schema() -> int:

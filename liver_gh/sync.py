@@ -37,7 +37,8 @@ from liver_gh.ports import (
 )
 from liver_gh.render.explanations import Library
 from liver_gh.render.issue import BodyInput, render_issue
-from liver_gh.report.run import RunReport
+from liver_gh.report import dashboard, status
+from liver_gh.report.run import RunReport, Status
 from liver_gh.rules import reads
 from liver_gh.rules.approval import Membership
 from liver_gh.rules.identity import read_marker
@@ -284,7 +285,32 @@ def run_sync(
         report=report,
         progress=progress,
     )
+    if isinstance(target, Everything) and authority is Authority.CENTRAL and not (scope.repo or scope.shard):
+        _dashboard(config, gathered, r, dry_run)
     return report
+
+
+def _dashboard(config: Config, g: _Gathered, r: _Reads, dry_run: bool) -> None:
+    """The status report for the job summary and, when configured, the dashboard issue."""
+    changed = {e.step.repo for e in r.report.entries if e.status is Status.DONE and e.step.has_effects}
+    issues = dict(g.issues)
+    for repo in changed & set(issues):  # only repositories this run changed are read again
+        fresh = r.isolated(repo, functools.partial(r.ports.tracker.list_issues, repo))
+        if fresh is not None:
+            issues[repo] = fresh
+    doc = status.status(config, issues, r.now)
+    r.report.status_markdown = status.to_markdown(doc)
+    if config.dashboard_repo is None or dry_run:
+        return
+    try:
+        done = dashboard.publish(r.ports.tracker, config.dashboard_repo, r.report.status_markdown)
+    except StopRun:
+        return
+    except LiverError as e:
+        r.report.fail(f"{config.dashboard_repo}: the dashboard issue could not be updated: {e}")
+        return
+    if done:
+        r.report.notes.append(done)
 
 
 def _gather(target: Target, services: tuple[Service, ...], r: _Reads) -> _Gathered | None:

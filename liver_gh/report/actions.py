@@ -39,6 +39,8 @@ def emit(report: RunReport) -> None:
     if summary:
         with open(summary, "a", encoding="utf-8") as fh:
             fh.write(report.markdown() + "\n")
+            if report.status_markdown:
+                fh.write("\n" + report.status_markdown + "\n")
     if not report.dry_run:
         write_outputs(report)
 

@@ -53,6 +53,8 @@ class RunReport:
     rendered: list[tuple[str, str, str]] = field(default_factory=list)  # repo, title, body (demo, dry run)
     keep_rendered: bool = False
     stopped_early: str | None = None
+    status_markdown: Markdown | None = None  # the status report, for the job summary
+    notes: list[str] = field(default_factory=list)  # things done outside the plan (the dashboard issue)
 
     def warn(self, message: str) -> None:
         self.warnings[message] += 1
@@ -104,6 +106,7 @@ class RunReport:
         )
         if self.skipped:
             lines.append("Skipped: " + ", ".join(f"{k.value}: {v}" for k, v in sorted(self.skipped.items())))
+        lines.extend(f"Note: {n}" for n in self.notes)
         lines.extend(f"Warning: {w}" for w in self.warning_lines())
         if self.stopped_early:
             lines.append(f"Stopped early: {self.stopped_early}")
