@@ -209,6 +209,7 @@ class _Issue:
     comments: int = 0
     closed_at: datetime | None = None
     closed_by: str | None = None
+    type_name: str | None = None  # the organisation issue type, if one was set
 
 
 @dataclass
@@ -395,6 +396,8 @@ class FakeGitHub:
         self._repos_by_id: dict[int, _Repo] = {}
         self._renamed: dict[str, _Repo] = {}
         self._teams: dict[str, _Team] = {}
+        self._installations: dict[str, set[str]] = {}  # App bot login -> the repositories it reaches
+        self._issue_types: dict[str, dict[str, int]] = {}  # org -> issue type name -> id
 
     # -- configuration -----------------------------------------------------
 
@@ -439,6 +442,23 @@ class FakeGitHub:
                 user.name = name
             if token is not None:
                 self._tokens[token] = user.login.lower()
+
+    def add_installation(self, app_slug: str, token: str, repos: Iterable[str]) -> str:
+        """A GitHub App installed on ``repos``: ``token`` is its installation token. Returns the bot login."""
+        login = f"{app_slug}[bot]"
+        with self._lock:
+            self.add_user(login, token=token, bot=True)
+            self._installations[login.lower()] = {r.lower() for r in repos}
+            for full_name in repos:
+                self._repo(full_name).collaborators.add(login.lower())
+        return login
+
+    def add_issue_types(self, org: str, names: Iterable[str]) -> None:
+        """Turn on organisation issue types for ``org`` with these names."""
+        with self._lock:
+            types = self._issue_types.setdefault(org.lower(), {})
+            for name in names:
+                types.setdefault(name, self._new_id())
 
     def add_repo(
         self,
@@ -980,6 +1000,9 @@ class FakeGitHub:
         return _Result(200, data, headers)
 
     def _visible(self, repo: _Repo, actor: _User) -> bool:
+        reach = self._installations.get(actor.login.lower())
+        if reach is not None:  # an installation token sees only the repositories it was installed on
+            return repo.full_name.lower() in reach
         if not repo.private:
             return True
         login = actor.login.lower()
@@ -1110,6 +1133,21 @@ class FakeGitHub:
         out["timeline_url"] = f"{url}/timeline"
         out["performed_via_github_app"] = None
         out["state_reason"] = issue.state_reason
+        types = self._issue_types.get(repo.owner.login.lower())
+        if types is not None:  # "only present for issues in repositories where issue types are supported"
+            out["type"] = None
+            if issue.type_name is not None:
+                type_id = types[issue.type_name]
+                out["type"] = {
+                    "id": type_id,
+                    "node_id": _node_id("IssueType", type_id),
+                    "name": issue.type_name,
+                    "description": None,
+                    "color": "red",
+                    "created_at": _ts(repo.created_at),
+                    "updated_at": _ts(repo.created_at),
+                    "is_enabled": True,
+                }
         return out
 
     def _comment_json(self, repo: _Repo, comment: _Comment) -> dict[str, Any]:
@@ -1156,7 +1194,8 @@ class FakeGitHub:
         host = urlsplit(self._web).netloc
         login = actor.login.lower()
         admin = login == repo.owner.login.lower()
-        push = admin or login in repo.collaborators
+        member = admin or login in repo.collaborators
+        push = member and login not in repo.no_push
         open_issues = sum(1 for i in repo.issues.values() if i.state == "open")
         out: dict[str, Any] = {
             "id": repo.id,
@@ -1249,7 +1288,7 @@ class FakeGitHub:
                     "admin": admin,
                     "maintain": admin,
                     "push": push,
-                    "triage": push,
+                    "triage": member,
                     "pull": True,
                 },
                 "network_count": 0,
@@ -1347,8 +1386,12 @@ class FakeGitHub:
         milestone: Any,
         *,
         assignee_field: str = "assignees",
+        type_name: str | None = None,
     ) -> _Issue:
         doc = f"{DOCS}/issues/issues#create-an-issue"
+        types = self._issue_types.get(repo.owner.login.lower(), {})
+        if type_name is not None and type_name.lower() not in {t.lower() for t in types}:
+            raise _invalid(doc, {"value": type_name, "resource": "Issue", "field": "type", "code": "invalid"})
         if title is None or not str(title).strip():
             raise _invalid(doc, {"resource": "Issue", "code": "missing_field", "field": "title"})
         self._check_title(str(title), doc)
@@ -1370,7 +1413,10 @@ class FakeGitHub:
         repo.issues[issue.number] = issue
         if actor.login.lower() in repo.no_push:
             # "Only users with push access can set labels for new issues. Labels are silently dropped otherwise."
+            # The same is documented for assignees and the issue type.
             return issue
+        if type_name is not None:
+            issue.type_name = next(t for t in types if t.lower() == type_name.lower())
         self._apply_labels(repo, issue, actor, [*labels])
         self._apply_assignees(repo, issue, actor, self._unique(assignees))
         return issue
@@ -1550,9 +1596,61 @@ class FakeGitHub:
         core = entry("core")
         return _Result(200, {"resources": {"core": core, "search": entry("search")}, "rate": core})
 
+    @_route("GET", "/installation/repositories")
+    def _h_installation_repos(self, ctx: _Ctx) -> _Result:
+        reach = self._installations.get(ctx.actor.login.lower())
+        if reach is None:
+            raise FakeApiError(
+                403,
+                "You must authenticate with an installation access token in order to list repositories for an installation.",
+                documentation_url=f"{DOCS}/apps/installations#list-repositories-accessible-to-the-app-installation",
+            )
+        repos = [self._repos[name] for name in sorted(reach) if name in self._repos]
+        return _Result(
+            200,
+            {
+                "total_count": len(repos),
+                "repository_selection": "selected",
+                "repositories": [self._repo_json(r, ctx.actor) for r in repos],
+            },
+        )
+
+    @_route("GET", r"/users/(?P<username>[^/]+)")
+    def _h_public_user(self, ctx: _Ctx) -> _Result:
+        user = self._users.get(ctx.params["username"].lower())
+        if user is None or user.type == "Organization":
+            raise _not_found(f"{DOCS}/users/users#get-a-user")
+        created = _ts(user.created_at)
+        return _Result(
+            200,
+            {
+                **self._user_json(user),
+                "user_view_type": "public",
+                "name": user.name or user.login,
+                "company": None,
+                "blog": "",
+                "location": None,
+                "email": None,
+                "hireable": None,
+                "bio": None,
+                "public_repos": 0,
+                "public_gists": 0,
+                "followers": 0,
+                "following": 0,
+                "created_at": created,
+                "updated_at": created,
+            },
+        )
+
     @_route("GET", "/user")
     def _h_user(self, ctx: _Ctx) -> _Result:
         user = ctx.actor
+        if user.login.lower() in self._installations:
+            raise FakeApiError(
+                403,
+                "Resource not accessible by integration",
+                documentation_url=f"{DOCS}/users/users#get-the-authenticated-user",
+            )
         created = _ts(user.created_at)
         owned = sum(1 for r in self._repos.values() if r.owner is user)
         return _Result(
@@ -1764,6 +1862,7 @@ class FakeGitHub:
             assignees,
             data.get("milestone"),
             assignee_field=field_name,
+            type_name=data.get("type"),
         )
         out = self._issue_json(repo, issue)
         return _Result(201, out, {"location": out["url"]})

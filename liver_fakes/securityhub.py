@@ -132,6 +132,8 @@ _EMULATED: Final = {
     ("POST", "/findings/import"): "BatchImportFindings",
     ("POST", "/findingsv2"): "GetFindingsV2",
     ("PATCH", "/findingsv2/batchupdatev2"): "BatchUpdateFindingsV2",
+    ("GET", "/findingAggregator/list"): "ListFindingAggregators",
+    ("GET", "/aggregatorv2/list"): "ListAggregatorsV2",
 }
 
 
@@ -757,6 +759,8 @@ class FakeSecurityHub:
         self.fault: FaultHook | None = None
         self.unprocessed: UnprocessedHook | None = None
         self.server_errors: list[BaseException] = []
+        # The home Region of the account's cross-Region aggregator, if it has one.
+        self.aggregation_region: str | None = None
 
     # ------------------------------------------------------------------ state helpers
 
@@ -845,6 +849,8 @@ class FakeSecurityHub:
                     "BatchImportFindings": self._batch_import,
                     "GetFindingsV2": self._get_findings_v2,
                     "BatchUpdateFindingsV2": self._batch_update_v2,
+                    "ListFindingAggregators": self._list_aggregators,
+                    "ListAggregatorsV2": self._list_aggregators_v2,
                 }[operation]
                 result = handler(params)
             except ocsf.V2Error as error:
@@ -892,6 +898,23 @@ class FakeSecurityHub:
             if parsed.get("Error", {}).get("Code") != error.code:
                 raise ContractViolation(f"botocore would not see {error.code}: {parsed}")
         return status, headers, body
+
+    # ------------------------------------------------------------------ aggregators
+
+    def _aggregator_arns(self, kind: str) -> list[str]:
+        if self.aggregation_region is None:
+            return []
+        return [
+            f"arn:aws:securityhub:{self.aggregation_region}:{self.account}:{kind}/{uuid.uuid5(uuid.NAMESPACE_URL, self.account)}"
+        ]
+
+    def _list_aggregators(self, params: Json) -> Json:
+        return {
+            "FindingAggregators": [{"FindingAggregatorArn": a} for a in self._aggregator_arns("finding-aggregator")]
+        }
+
+    def _list_aggregators_v2(self, params: Json) -> Json:
+        return {"AggregatorsV2": [{"AggregatorV2Arn": a} for a in self._aggregator_arns("aggregatorv2")]}
 
     # ------------------------------------------------------------------ GetFindings
 

@@ -212,8 +212,20 @@ def report_ignored(config_path: Path | None, fmt: str) -> int:
 
 @report.command("status")
 @config_option
-@click.option("--format", "fmt", type=click.Choice(["text", "markdown", "json"]), default=None, help="Default: text on a terminal, else markdown.")
-@click.option("--days", type=click.IntRange(1, 366), default=30, show_default=True, help="The window for time to fix, SLA and the burn-down.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "markdown", "json"]),
+    default=None,
+    help="Default: text on a terminal, else markdown.",
+)
+@click.option(
+    "--days",
+    type=click.IntRange(1, 366),
+    default=30,
+    show_default=True,
+    help="The window for time to fix, SLA and the burn-down.",
+)
 @guarded
 def report_status(config_path: Path | None, fmt: str | None, days: int) -> int:
     """Open issues, overdue, time to fix and SLA by service, with a burn-down chart."""
@@ -221,6 +233,38 @@ def report_status(config_path: Path | None, fmt: str | None, days: int) -> int:
 
     config, _ = _load(config_path)
     return status.run(config, now(), fmt, days)
+
+
+@main.command()
+@config_option
+@guarded
+def doctor(config_path: Path | None) -> int:
+    """Check everything a run needs (token, repositories, Security Hub, on call); change nothing."""
+    from liver_gh.commands import doctor as command
+
+    config, _ = _load(config_path)
+    return command.run(config, os.environ, now(), click.echo)
+
+
+@main.command()
+@config_option
+@click.option("--shard", default=None, help="I/N: only the repositories of that shard of the services.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["lines", "names", "json"]),
+    default="lines",
+    show_default=True,
+    help="lines: OWNER/NAME per line; names: NAME,NAME for actions/create-github-app-token; json: a list.",
+)
+@guarded
+def repos(config_path: Path | None, shard: str | None, fmt: str) -> int:
+    """The repositories a run writes to, for the GitHub App token's repository list."""
+    from liver_gh.commands import repos as command
+
+    config, _ = _load(config_path)
+    click.echo(command.render(command.repositories(config, shard), fmt))
+    return EXIT_OK
 
 
 @main.command()

@@ -103,6 +103,7 @@ class Created:
 class RepoInfo:
     full_name: str  # the current name (a moved repository answers with its new one)
     moved: bool = False
+    push: bool | None = None  # whether the token can push (GitHub keeps labels and assignees); None: not said
 
 
 class FileKind(enum.StrEnum):

@@ -88,6 +88,7 @@ def api_url(env: Mapping[str, str]) -> str:
 
 def _app_token(config: Config, env: Mapping[str, str], base: str) -> str:
     from github import Auth, GithubException, GithubIntegration
+    from jwt.exceptions import PyJWTError
 
     app_id, key = env.get("LIVER_GITHUB_APP_ID", ""), env.get("LIVER_GITHUB_APP_PRIVATE_KEY", "")
     if not app_id.isdigit():
@@ -97,7 +98,7 @@ def _app_token(config: Config, env: Mapping[str, str], base: str) -> str:
         integration = GithubIntegration(auth=Auth.AppAuth(int(app_id), key), base_url=base)
         installation = integration.get_org_installation(owners[0])
         return integration.get_access_token(installation.id).token
-    except (ValueError, TypeError) as e:
+    except (ValueError, TypeError, PyJWTError) as e:
         raise ConfigError(
             [f"LIVER_GITHUB_APP_PRIVATE_KEY is not a valid PEM private key ({type(e).__name__})."]
         ) from None
@@ -145,13 +146,18 @@ def region(config: Config, env: Mapping[str, str]) -> str:
     return found
 
 
-def security_hub(config: Config, env: Mapping[str, str], now: datetime | None = None) -> SecurityHub | SecurityHubV2:
+def hub_client(config: Config, env: Mapping[str, str]) -> Any:
+    """A boto3 securityhub client for the configured Region, or a message naming what to set."""
     endpoint = env.get("AWS_ENDPOINT_URL_SECURITYHUB") or env.get("AWS_ENDPOINT_URL")
     if endpoint:
         parts = urlsplit(endpoint)
         if parts.scheme not in ("https", "http") or not parts.netloc:
             raise ConfigError([f"AWS_ENDPOINT_URL_SECURITYHUB={endpoint!r} is not an http(s) URL."])
-    client = make_client(region(config, env))
+    return make_client(region(config, env))
+
+
+def security_hub(config: Config, env: Mapping[str, str], now: datetime | None = None) -> SecurityHub | SecurityHubV2:
+    client = hub_client(config, env)
     if config.api is SourceApi.OCSF:
         return SecurityHubV2(client, now=(lambda: now) if now else (lambda: datetime.now(UTC)))
     return SecurityHub(client)

@@ -277,7 +277,9 @@ class GitHubTracker:
         full_name = str(data.get("full_name") or repo)
         if data.get("has_issues") is False:
             raise RepoUnavailable(f"issues are disabled in {full_name}: enable them or remove the service", 410)
-        return RepoInfo(full_name, moved=full_name.lower() != repo.lower())
+        perms = data.get("permissions")
+        push = bool(perms.get("push")) if isinstance(perms, dict) else None
+        return RepoInfo(full_name, moved=full_name.lower() != repo.lower(), push=push)
 
     def list_issues(self, repo: str) -> list[TrackedIssue]:
         """Every issue liver created in a repository, open and closed: by creator, not by label."""
@@ -346,11 +348,12 @@ class GitHubTracker:
             return Membership.UNKNOWN
         if resp.status == 200 and isinstance(resp.data, dict):
             return Membership.ACTIVE if resp.data.get("state") == "active" else Membership.NOT_MEMBER
-        if resp.status == 404 and self._team_visible(org, team):
+        if resp.status == 404 and self.team_visible(org, team):
             return Membership.NOT_MEMBER  # GitHub answers 404 for non-members of a team it shows us
         return Membership.UNKNOWN
 
-    def _team_visible(self, org: str, team: str) -> bool:
+    def team_visible(self, org: str, team: str) -> bool:
+        """Whether the token can see the team (a GITHUB_TOKEN cannot: it has no members permission)."""
         key = (org.lower(), team.lower())
         if key not in self._teams:
             try:
@@ -381,6 +384,28 @@ class GitHubTracker:
         if resp.status == 401:
             self._ok(resp, "read the token's user")
         return str(resp.data.get("login")) if resp.status == 200 and isinstance(resp.data, dict) else None
+
+    def user_id(self, login: str) -> int | None:
+        """The numeric id GitHub gives ``login`` now, or None if there is no such user."""
+        resp = self._send("GET", f"/users/{quote(login, safe='')}")
+        data = resp.data if resp.status == 200 and isinstance(resp.data, dict) else {}
+        value = data.get("id")
+        return value if isinstance(value, int) else None
+
+    def installation_repos(self) -> list[str] | None:
+        """The repositories an App installation token reaches; None for any other kind of token."""
+        url: str | None = "/installation/repositories"
+        query: dict[str, Any] | None = {"per_page": 100}
+        found: list[str] = []
+        while url:
+            resp = self._send("GET", url, query)
+            if resp.status == 401:
+                self._ok(resp, "list the installation's repositories")
+            if resp.status != 200 or not isinstance(resp.data, dict):
+                return None  # a user token: GitHub answers 403 here
+            found += [str(r.get("full_name")) for r in resp.data.get("repositories") or [] if isinstance(r, dict)]
+            url, query = _next_link(resp.headers.get("link", "")), None
+        return found
 
     # ------------------------------------------------------------ writes
 

@@ -9,7 +9,7 @@ UnprocessedFindings are retried once and then reported, never dropped.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -117,6 +117,10 @@ def _keep(query: Query, finding: Finding) -> bool:
     return True
 
 
+# The v2 operations are authorised by the v1 IAM actions (AWS API reference, GetFindingsV2).
+IAM_ACTION = {"GetFindingsV2": "GetFindings", "BatchUpdateFindingsV2": "BatchUpdateFindings"}
+
+
 def describe_error(e: Exception, operation: str) -> str:
     """The service's error code and the first line of its message, with advice that fits."""
     if isinstance(e, ClientError):
@@ -124,7 +128,7 @@ def describe_error(e: Exception, operation: str) -> str:
         code = str(err.get("Code", "Error"))
         message = " ".join(str(err.get("Message", "")).split())[:200]
         advice = {
-            "AccessDeniedException": f"allow securityhub:{operation} in the role's IAM policy",
+            "AccessDeniedException": f"allow securityhub:{IAM_ACTION.get(operation, operation)} in the role's IAM policy",
             "InvalidAccessException": "turn Security Hub on in this account and Region (the aggregation Region)",
             "InvalidInputException": "this is a request Security Hub rejects; run 'liver check-config' and report it",
             "ThrottlingException": "Security Hub is throttling; the next run continues",
@@ -145,6 +149,35 @@ def _raise_auth(e: Exception) -> None:
         raise AuthError(
             [f"AWS refused the credentials ({e.response['Error'].get('Code')}); refresh or replace them."]
         ) from None
+
+
+def call(operation: str, fn: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """One Security Hub call; credentials problems become AuthError, the rest SourceError."""
+    try:
+        return fn()
+    except (ClientError, BotoCoreError) as e:
+        _raise_auth(e)
+        raise SourceError(describe_error(e, operation)) from e
+
+
+def aggregation_regions(client: Any, ocsf: bool) -> list[str]:
+    """The Regions of the account's finding aggregators (the home Region is part of each ARN)."""
+    if ocsf:
+        page = call("ListAggregatorsV2", client.list_aggregators_v2)
+        arns = [a.get("AggregatorV2Arn", "") for a in page.get("AggregatorsV2", [])]
+    else:
+        page = call("ListFindingAggregators", client.list_finding_aggregators)
+        arns = [a.get("FindingAggregatorArn", "") for a in page.get("FindingAggregators", [])]
+    return sorted({arn.split(":")[3] for arn in arns if arn.count(":") >= 5})
+
+
+def probe_read(client: Any, ocsf: bool) -> int:
+    """Read one finding, to prove the credentials and the permission; returns how many came back."""
+    if ocsf:
+        page = call("GetFindingsV2", lambda: client.get_findings_v2(MaxResults=1))
+    else:
+        page = call("GetFindings", lambda: client.get_findings(MaxResults=1))
+    return len(page.get("Findings", []))
 
 
 @dataclass
