@@ -9,7 +9,7 @@ run cleanly and lists what was not done.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from liver_gh.actions import (
@@ -28,7 +28,7 @@ from liver_gh.actions import (
     ThisIssue,
     UpdateFindings,
 )
-from liver_gh.errors import LiverError, OncallError, RepoUnavailable, StopRun
+from liver_gh.errors import AuthError, LiverError, OncallError, RepoUnavailable, StopRun
 from liver_gh.ports import FindingSource, FindingUpdate, IssueTracker, NewIssue, Pager
 from liver_gh.report.run import Entry, RunReport, Status
 from liver_gh.rules.identity import UDF_APPROVAL, UDF_ISSUE, UDF_KEY, UDF_TRACKED
@@ -62,9 +62,13 @@ def apply_plan(
     pager: Pager | None,
     report: RunReport,
     progress: Progress | None = None,
+    services: Sequence[str] = (),
 ) -> None:
-    """Execute every step; with no tracker or hub (dry run) only record the plan."""
-    by_service: dict[str, list[Step]] = {}
+    """Execute every step; with no tracker or hub (dry run) only record the plan.
+
+    Progress is reported per service as it finishes, also for ``services`` with nothing to do.
+    """
+    by_service: dict[str, list[Step]] = {name: [] for name in services}
     for step in steps:
         by_service.setdefault(step.service, []).append(step)
     failed_repos: dict[str, str] = {}
@@ -106,6 +110,8 @@ def _one(
     except StopRun as e:
         report.stopped_early = f"{e}; the rest is left for the next run."
         return Entry(step, Status.NOT_DONE, errors=[str(e)])
+    except AuthError:
+        raise  # a refused token fails every step alike: stop, exit 2
     except RepoUnavailable as e:
         failed_repos[repo] = str(e)
         run.errors.append(str(e))

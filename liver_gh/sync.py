@@ -20,7 +20,7 @@ from liver_gh.actions import Step
 from liver_gh.apply import Progress, apply_plan
 from liver_gh.config.model import OVERRIDE_PATH, Config, Service
 from liver_gh.config.override import apply_override
-from liver_gh.errors import ConfigError, LiverError, RepoUnavailable, StopRun
+from liver_gh.errors import AuthError, ConfigError, LiverError, RepoUnavailable, StopRun
 from liver_gh.markdown import Markdown
 from liver_gh.models import Finding, TrackedIssue
 from liver_gh.plan import OpenContext, Renderer, World, build_plan
@@ -100,7 +100,7 @@ class _Reads:
         """Run one repository's read; on failure list it, skip the repository, go on."""
         try:
             return what()
-        except StopRun:
+        except (StopRun, AuthError):  # the run cannot go on; AuthError exits 2
             raise
         except RepoUnavailable as e:
             self.report.fail(str(e))
@@ -283,7 +283,8 @@ def run_sync(
         hub=None if dry_run else ports.hub,
         pager=ports.pager,
         report=report,
-        progress=progress,
+        progress=progress if isinstance(target, Everything) else None,
+        services=[s.name for s in gathered.services],
     )
     if isinstance(target, Everything) and authority is Authority.CENTRAL and not (scope.repo or scope.shard):
         _dashboard(config, gathered, r, dry_run)
@@ -330,6 +331,9 @@ def _world(g: _Gathered, r: _Reads, authority: Authority, complete: bool) -> Wor
     r.histories(g.issues, g.findings)
     memberships = r.memberships(g.issues, g.findings, creators)
     oncall = {s.name: ports.oncall.who(s.name, s.oncall, now) for s in g.services}
+    for name, answer in oncall.items():
+        for note in answer.notes:  # once per service, not once per issue
+            r.report.warn(f"{name}: {note}")
     assignable = r.assignable(g.services, oncall)
     verified_gone = set()
     listed = [i for v in g.issues.values() for i in v]

@@ -21,7 +21,9 @@ def d(day: str) -> datetime:
     return datetime.fromisoformat(day).replace(tzinfo=UTC)
 
 
-def issue(n: int, severity: Severity, created: str, closed: str | None = None, reason: StateReason | None = None) -> TrackedIssue:
+def issue(
+    n: int, severity: Severity, created: str, closed: str | None = None, reason: StateReason | None = None
+) -> TrackedIssue:
     return TrackedIssue(
         repo="acme/payments",
         number=n,
@@ -40,11 +42,15 @@ def issue(n: int, severity: Severity, created: str, closed: str | None = None, r
 
 
 HISTORY = [
-    issue(1, Severity.CRITICAL, "2026-11-20T00:00", "2026-11-20T12:00", StateReason.COMPLETED),  # 0.5 d, inside its 1-day SLA
+    issue(
+        1, Severity.CRITICAL, "2026-11-20T00:00", "2026-11-20T12:00", StateReason.COMPLETED
+    ),  # 0.5 d, inside its 1-day SLA
     issue(2, Severity.CRITICAL, "2026-11-22T00:00", "2026-11-23T12:00", StateReason.COMPLETED),  # 1.5 d, SLA missed
     issue(3, Severity.HIGH, "2026-11-20T00:00"),  # open, due 11-27: overdue
     issue(4, Severity.HIGH, "2026-11-30T00:00"),  # open, due 12-07
-    issue(5, Severity.CRITICAL, "2026-11-24T00:00", "2026-11-25T00:00", StateReason.NOT_PLANNED),  # neither fixed nor open after
+    issue(
+        5, Severity.CRITICAL, "2026-11-24T00:00", "2026-11-25T00:00", StateReason.NOT_PLANNED
+    ),  # neither fixed nor open after
     issue(6, Severity.HIGH, "2026-11-10T00:00", None, StateReason.REOPENED),  # closed on 11-12, reopened: open, overdue
     issue(7, Severity.CRITICAL, "2026-09-30T00:00", "2026-10-01T00:00", StateReason.COMPLETED),  # before the window
 ]
@@ -64,7 +70,11 @@ def test_figures_follow_their_definitions() -> None:
     assert doc["totals"]["overdue"] == 2 and doc["totals"]["sla_met_pct"] == 25.0
     assert next(s for s in doc["services"] if s["name"] == "search")["sla_met_pct"] is None
     days = {b["date"]: b["open"] for b in doc["burndown"]}
-    assert len(doc["burndown"]) == 30 and doc["burndown"][0]["date"] == "2026-11-02" and doc["burndown"][-1]["date"] == "2026-12-01"
+    assert (
+        len(doc["burndown"]) == 30
+        and doc["burndown"][0]["date"] == "2026-11-02"
+        and doc["burndown"][-1]["date"] == "2026-12-01"
+    )
     assert (days["2026-11-20"]["critical"], days["2026-11-20"]["high"]) == (0, 2)
     assert (days["2026-11-24"]["critical"], days["2026-11-24"]["high"]) == (1, 2)
     assert (days["2026-11-25"]["critical"], days["2026-12-01"]["high"]) == (0, 3)
@@ -72,7 +82,10 @@ def test_figures_follow_their_definitions() -> None:
 
 
 def test_p90_is_the_nearest_rank() -> None:
-    ten = [issue(i, Severity.LOW, "2026-11-01T00:00", f"2026-11-{1 + i:02d}T00:00", StateReason.COMPLETED) for i in range(1, 11)]
+    ten = [
+        issue(i, Severity.LOW, "2026-11-01T00:00", f"2026-11-{1 + i:02d}T00:00", StateReason.COMPLETED)
+        for i in range(1, 11)
+    ]
     doc = status(CONFIG, {"acme/payments": ten}, NOW, 31)
     assert payments(doc)["mttr_days"]["low"] == {"mean": 5.5, "p90": 9.0, "n": 10}
 

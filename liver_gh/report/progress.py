@@ -18,7 +18,8 @@ from liver_gh.report.run import Entry, Status
 
 
 def _line(done: int, total: int, service: str, entries: list[Entry]) -> str:
-    c = Counter(e.kind.counted_as for e in entries if e.status is Status.DONE and e.step.has_effects)
+    counted = (Status.DONE, Status.PLANNED)  # a dry run's line says what it would do
+    c = Counter(e.kind.counted_as for e in entries if e.status in counted and e.step.has_effects)
     failed = sum(1 for e in entries if e.status is Status.FAILED)
     return (
         f"[{done}/{total}] {service}: {c['opened']} opened, {c['updated'] + c['suppressed'] + c['resolved'] + c['rejected']} "

@@ -69,8 +69,9 @@ class RunReport:
     @property
     def counts(self) -> dict[str, int]:
         out = {"opened": 0, "updated": 0, "suppressed": 0, "resolved": 0, "rejected": 0}
+        counted = Status.PLANNED if self.dry_run else Status.DONE  # a dry run counts what it would do
         for e in self.entries:
-            if e.status is Status.DONE and e.step.has_effects:
+            if e.status is counted and e.step.has_effects:
                 out[e.kind.counted_as] += 1
         out["failed"] = self.failed
         return out

@@ -51,7 +51,9 @@ class Overdue:
 
 def liver_issues(issues: Iterable[TrackedIssue]) -> list[TrackedIssue]:
     """The issues that track findings: a valid identity and a severity label."""
-    return [i for i in issues if not is_dashboard(i) and read_marker(i.body).identity is not None and i.severity is not None]
+    return [
+        i for i in issues if not is_dashboard(i) and read_marker(i.body).identity is not None and i.severity is not None
+    ]
 
 
 def _completed_in(issue: TrackedIssue, start: datetime, end: datetime) -> bool:
@@ -118,7 +120,9 @@ def _tally(service: Service, issues: Sequence[TrackedIssue], now: datetime, days
             tally.open[severity.name.lower()] += 1
             tally.overdue += now > due
         elif _completed_in(issue, start, now) and issue.closed_at is not None:
-            durations.setdefault(severity.name.lower(), []).append((issue.closed_at - issue.created_at).total_seconds() / 86400)
+            durations.setdefault(severity.name.lower(), []).append(
+                (issue.closed_at - issue.created_at).total_seconds() / 86400
+            )
             tally.met += issue.closed_at <= due
     tally.durations = durations
     return tally
@@ -142,7 +146,9 @@ def burndown(issues: Sequence[TrackedIssue], now: datetime, days: int) -> list[d
     return out
 
 
-def status(config: Config, issues_by_repo: Mapping[str, Sequence[TrackedIssue]], now: datetime, days: int = 30) -> dict[str, Any]:
+def status(
+    config: Config, issues_by_repo: Mapping[str, Sequence[TrackedIssue]], now: datetime, days: int = 30
+) -> dict[str, Any]:
     """The status report as one JSON-able document (the shape documented in the README)."""
     services: list[dict[str, Any]] = []
     everything: list[TrackedIssue] = []
@@ -203,7 +209,15 @@ def _rows(doc: Mapping[str, Any]) -> list[list[str]]:
     rows = []
     for s in [*doc["services"], {"name": "total", "repo": "", **doc["totals"]}]:
         o = s["open"]
-        rows.append([s["name"], *(str(o[lv.name.lower()]) for lv in LEVELS[:4]), str(s["overdue"]), _pct(s["sla_met_pct"]), _mttr_cell(s["mttr_days"])])
+        rows.append(
+            [
+                s["name"],
+                *(str(o[lv.name.lower()]) for lv in LEVELS[:4]),
+                str(s["overdue"]),
+                _pct(s["sla_met_pct"]),
+                _mttr_cell(s["mttr_days"]),
+            ]
+        )
     return rows
 
 
@@ -228,13 +242,16 @@ def _chart(doc: Mapping[str, Any], level: Severity) -> list[str]:
 
 
 def to_markdown(doc: Mapping[str, Any]) -> Markdown:
-    out = [f"## Security findings: status on {doc['generated_at'][:10]}", "", f"Last {doc['window_days']} days, by service.", ""]
+    out = [
+        f"## Security findings: status on {doc['generated_at'][:10]}",
+        "",
+        f"Last {doc['window_days']} days, by service.",
+        "",
+    ]
     out += ["| " + " | ".join(HEADERS) + " |", "|" + "---|" * len(HEADERS)]
     out += ["| " + " | ".join(text(c, 200) for c in row) + " |" for row in _rows(doc)]
     out.append("")
-    spark = [
-        f"{lv.name:<9} {sparkline([d['open'][lv.name.lower()] for d in doc['burndown']])}" for lv in LEVELS[:4]
-    ]
+    spark = [f"{lv.name:<9} {sparkline([d['open'][lv.name.lower()] for d in doc['burndown']])}" for lv in LEVELS[:4]]
     out += ["```text", *spark, "```", ""]
     for level in LEVELS[:4]:
         out += _chart(doc, level)
@@ -258,14 +275,23 @@ def to_terminal(doc: Mapping[str, Any]) -> str:
     widths = [max(len(r[i]) for r in rows) for i in range(len(HEADERS))]
     lines = [f"Security findings: status on {doc['generated_at'][:10]} (last {doc['window_days']} days)", ""]
     for n, row in enumerate(rows):
-        lines.append("  ".join(c.ljust(w) if i in (0, 7) else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True))))
+        lines.append(
+            "  ".join(
+                c.ljust(w) if i in (0, 7) else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths, strict=True))
+            )
+        )
         if n == 0:
             lines.append("  ".join("-" * w for w in widths))
     lines += ["", "Open issues, day by day:"]
     for level in LEVELS[:4]:
         points = [d["open"][level.name.lower()] for d in doc["burndown"]]
-        lines.append(f"  {level.name:<9} {sparkline(points)}  {points[0] if points else 0} → {points[-1] if points else 0}")
+        lines.append(
+            f"  {level.name:<9} {sparkline(points)}  {points[0] if points else 0} → {points[-1] if points else 0}"
+        )
     overdue = doc["overdue_issues"]
     lines += ["", f"Overdue ({len(overdue)}):" if overdue else "Nothing is overdue."]
-    lines += [f"  {o['issue']}  {o['severity']}, due {o['due']}, {', '.join(o['assignees']) or 'unassigned'}  {o['url']}" for o in overdue]
+    lines += [
+        f"  {o['issue']}  {o['severity']}, due {o['due']}, {', '.join(o['assignees']) or 'unassigned'}  {o['url']}"
+        for o in overdue
+    ]
     return "\n".join(lines)
