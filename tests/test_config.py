@@ -4,6 +4,7 @@ a JSON Schema for editors; repository overrides parsed as untrusted input."""
 from __future__ import annotations
 
 import json
+import re
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -412,3 +413,29 @@ def test_keys_the_central_config_does_not_allow_are_refused() -> None:
     service, found = apply_override(config.services[0], b"oncall: {static: mallory}\n", config)
     assert service == config.services[0]
     assert any("oncall: may not be overridden by a repository" in p for p in found)
+
+
+# --------------------------------------------------------------------------- the README's examples
+
+
+def _readme_yaml_blocks() -> list[str]:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    return re.findall(r"```yaml\n(.*?)```", readme, flags=re.S)
+
+
+def test_the_readme_config_reference_is_a_valid_config() -> None:
+    (reference,) = [b for b in _readme_yaml_blocks() if b.startswith("version: 1\nsecurityhub:")]
+    config = parse_config(reference, "README.md")
+    assert config.issue_type == "Security finding" and config.dashboard_repo == "acme/security"
+    assert [s.name for s in config.services] == ["payments", "billing", "search", "tiny"]
+
+
+def test_the_readme_override_example_is_accepted_as_it_narrows() -> None:
+    (reference,) = [b for b in _readme_yaml_blocks() if b.startswith("version: 1\nsecurityhub:")]
+    (override,) = [b for b in _readme_yaml_blocks() if b.startswith("# acme/payments:.github/liver.yml")]
+    config = parse_config(reference, "README.md")
+    payments = config.services[0]
+    narrowed, problems = apply_override(payments, override.encode(), config)
+    assert problems == []
+    assert narrowed.sla_days[Severity.HIGH] == 2
+    assert narrowed.oncall is not None and narrowed.oncall != payments.oncall

@@ -714,11 +714,17 @@ def test_library_loads_every_template() -> None:
         assert library.get(key) is not None, f"missing product fallback template {key}"
 
 
-def test_every_critical_and_high_control_has_a_template() -> None:
-    wanted = {c.control_id for c in _catalogue().values() if c.severity.name in ("CRITICAL", "HIGH") and not c.retired}
+def test_every_active_control_has_a_template_and_no_retired_one_does() -> None:
+    catalogue = _catalogue().values()
+    wanted = {c.control_id.lower() for c in catalogue if not c.retired}
+    retired = {c.control_id.lower() for c in catalogue if c.retired}
     have = {e.key.lower() for e in CONTROLS}
-    missing = sorted(c for c in wanted if c.lower() not in have)
-    assert not missing, f"{len(missing)} CRITICAL/HIGH controls have no template: {', '.join(missing)}"
+    missing = sorted(wanted - have)
+    assert not missing, f"{len(missing)} active controls have no template: {', '.join(missing)}"
+    stale = sorted(have & retired)
+    assert not stale, f"templates for retired controls (AWS no longer evaluates them): {', '.join(stale)}"
+    unknown = sorted(have - wanted - retired)
+    assert not unknown, f"templates for controls the catalogue does not know: {', '.join(unknown)}"
 
 
 def test_catalogue_rows_are_complete_and_cite_their_page() -> None:

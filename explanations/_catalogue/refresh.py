@@ -24,7 +24,7 @@ def main() -> None:
     for page in client.get_paginator("list_security_control_definitions").paginate():
         for d in page["SecurityControlDefinitions"]:
             cid = d["SecurityControlId"]
-            row = dict(current.get(cid) or {k: "" for k in next(iter(current.values()))})
+            row = dict(current.get(cid) or dict.fromkeys(next(iter(current.values())), ""))
             service, _, number = cid.partition(".")
             row.update(
                 control_id=cid,
@@ -41,7 +41,9 @@ def main() -> None:
             seen[cid] = {**row, "status": "retired"}
     writer = csv.DictWriter(sys.stdout, fieldnames=list(next(iter(current.values()))))
     writer.writeheader()
-    writer.writerows(sorted(seen.values(), key=lambda r: (r["control_id"].split(".")[0].lower(), int(r["control_id"].split(".")[1]))))
+    writer.writerows(
+        sorted(seen.values(), key=lambda r: (r["control_id"].split(".")[0].lower(), int(r["control_id"].split(".")[1])))
+    )
 
 
 if __name__ == "__main__":
