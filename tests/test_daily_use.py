@@ -11,21 +11,8 @@ import pytest
 from click.testing import CliRunner
 
 from liver_gh.cli import main
-from tests.conftest import BASE_CONFIG, Env, ts
-from tests.factories import control_finding
-
-BUCKET = "arn:aws:s3:::acme-payments-exports"
-
-
-def seed(env: Env, *findings: dict) -> list[str]:  # type: ignore[type-arg]
-    env.hub.import_findings(list(findings))
-    return [f["Id"] for f in findings]
-
-
-def critical(env: Env, **kw: object) -> dict:  # type: ignore[type-arg]
-    kw.setdefault("resource_id", BUCKET)
-    kw.setdefault("updated_at", ts(env.now))
-    return control_finding("S3.2", **kw)  # type: ignore[arg-type]
+from tests.conftest import BASE_CONFIG, Env
+from tests.test_sync import BUCKET, critical, seed
 
 
 def plain_run(env: Env, *args: str, env_vars: dict[str, str] | None = None) -> tuple[int, str]:

@@ -181,15 +181,15 @@ def test_terraform_roles_carry_the_same_policies() -> None:
 
 def test_terraform_trust_pins_repository_branch_and_workflow() -> None:
     module = terraform("roles")
-    docs = tf_blocks(module, "data", "aws_iam_policy_document")
-    for name, subjects in (
-        ("central_trust", "${local.central_subjects}"),
-        ("service_trust", "${local.service_subjects}"),
-    ):
-        (statement,) = docs[name]["statement"]
-        tests = {(c["test"], c["variable"]): c["values"] for c in statement["condition"]}
-        assert tests[("StringEquals", "token.actions.githubusercontent.com:aud")] == ["sts.amazonaws.com"]
-        assert tests[("StringEquals", "token.actions.githubusercontent.com:sub")] == subjects
+    trust = tf_blocks(module, "data", "aws_iam_policy_document")["trust"]
+    assert trust["for_each"] == {"central": "${local.central_subjects}", "service": "${local.service_subjects}"}
+    (statement,) = trust["statement"]
+    tests = {(c["test"], c["variable"]): c["values"] for c in statement["condition"]}
+    assert tests[("StringEquals", "token.actions.githubusercontent.com:aud")] == ["sts.amazonaws.com"]
+    assert tests[("StringEquals", "token.actions.githubusercontent.com:sub")] == "${each.value}"
+    roles = tf_blocks(module, "resource", "aws_iam_role")
+    assert roles["central"]["assume_role_policy"] == '${data.aws_iam_policy_document.trust["central"].json}'
+    assert roles["service"]["assume_role_policy"] == '${data.aws_iam_policy_document.trust["service"].json}'
     (local,) = module["locals"]
     subject = json.dumps(local["central_subjects"])
     assert (

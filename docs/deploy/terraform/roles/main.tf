@@ -38,7 +38,9 @@ resource "aws_iam_openid_connect_provider" "github" {
   client_id_list = ["sts.amazonaws.com"]
 }
 
-data "aws_iam_policy_document" "central_trust" {
+# One trust policy per role; each pins its own list of subjects.
+data "aws_iam_policy_document" "trust" {
+  for_each = { central = local.central_subjects, service = local.service_subjects }
   statement {
     effect  = "Allow"
     actions = ["sts:AssumeRoleWithWebIdentity"]
@@ -54,28 +56,7 @@ data "aws_iam_policy_document" "central_trust" {
     condition {
       test     = "StringEquals"
       variable = "token.actions.githubusercontent.com:sub"
-      values   = local.central_subjects
-    }
-  }
-}
-
-data "aws_iam_policy_document" "service_trust" {
-  statement {
-    effect  = "Allow"
-    actions = ["sts:AssumeRoleWithWebIdentity"]
-    principals {
-      type        = "Federated"
-      identifiers = [local.provider_arn]
-    }
-    condition {
-      test     = "StringEquals"
-      variable = "token.actions.githubusercontent.com:aud"
-      values   = ["sts.amazonaws.com"]
-    }
-    condition {
-      test     = "StringEquals"
-      variable = "token.actions.githubusercontent.com:sub"
-      values   = local.service_subjects
+      values   = each.value
     }
   }
 }
@@ -150,7 +131,7 @@ data "aws_iam_policy_document" "service" {
 resource "aws_iam_role" "central" {
   name                 = "liver-gh-central"
   description          = "liver-gh central sync (may suppress on an approver's label)"
-  assume_role_policy   = data.aws_iam_policy_document.central_trust.json
+  assume_role_policy   = data.aws_iam_policy_document.trust["central"].json
   max_session_duration = 3600
   depends_on           = [aws_iam_openid_connect_provider.github]
 }
@@ -165,7 +146,7 @@ resource "aws_iam_role" "service" {
   count                = length(local.service_subjects) > 0 ? 1 : 0
   name                 = "liver-gh-service"
   description          = "liver-gh service-repository runs (never suppress)"
-  assume_role_policy   = data.aws_iam_policy_document.service_trust.json
+  assume_role_policy   = data.aws_iam_policy_document.trust["service"].json
   max_session_duration = 3600
   depends_on           = [aws_iam_openid_connect_provider.github]
 }
