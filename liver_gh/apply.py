@@ -95,7 +95,7 @@ def _one(
 ) -> Entry:
     if tracker is None or hub is None:
         if step.open is not None and report.keep_rendered:
-            report.rendered.append((step.open.repo, step.open.title, step.open.body))
+            report.rendered.append((step.open.repo, step.open.title, step.open.render()[0]))
         return Entry(step, Status.PLANNED, step.issue.url if step.issue else None)
     if not step.has_effects:
         return Entry(step, Status.DONE, step.issue.url if step.issue else None)
@@ -126,8 +126,9 @@ def _execute(step: Step, run: _Run) -> None:
     if op is not None:
         run.tracker.ensure_labels(op.repo, op.labels)
         assignees = (op.assignee.login,) if op.assignee.login else ()
+        body, follow_ups = op.render()
         created = run.tracker.create_issue(
-            op.repo, op.key, NewIssue(op.title, op.body, op.labels, assignees, op.issue_type)
+            op.repo, op.key, NewIssue(op.title, body, op.labels, assignees, op.issue_type)
         )
         run.opened = IssueRef(op.repo, created.issue.number, created.issue.url)
         for missing in created.missing:
@@ -135,8 +136,8 @@ def _execute(step: Step, run: _Run) -> None:
         for note in op.assignee.notes:
             run.report.warn(f"{step.service}: {note}")
         if run.report.keep_rendered:
-            run.report.rendered.append((op.repo, op.title, op.body))
-        for follow_up in op.follow_up:
+            run.report.rendered.append((op.repo, op.title, body))
+        for follow_up in follow_ups:
             run.tracker.comment(op.repo, created.issue.number, follow_up)
     for action in step.gh:
         _issue_action(action, step, run)

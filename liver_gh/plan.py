@@ -9,6 +9,7 @@ I/O, so every rule is testable without HTTP and ``--dry-run`` is free.
 
 from __future__ import annotations
 
+import functools
 from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -285,7 +286,7 @@ class _Planner:
         notes = tuple(self._ignore_note(v) for v in subject.ignore_notes) + tuple(
             links.moved_note(i) for i in subject.moved_from
         )
-        body, follow_up = self.render(subject, OpenContext(chosen, due, notes, tuple(members)))
+        render = functools.partial(self.render, subject, OpenContext(chosen, due, notes, tuple(members)))
         title = plain_title(_title(subject, members))
         labels = (LIVER_LABEL, severity.label)
         spec = self.config.page_spec(service)
@@ -307,13 +308,12 @@ class _Planner:
                 repo=service.repo,
                 key=subject.key,
                 title=title,
-                body=body,
+                render=render,
                 labels=labels,
                 assignee=chosen,
                 due=due,
                 group_label=_group_label(subject.identity),
                 findings=tuple(members),
-                follow_up=follow_up,
                 issue_type=self.config.issue_type,
             ),
             gh=tuple(gh),

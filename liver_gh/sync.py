@@ -168,11 +168,12 @@ class _Reads:
             out[(f"{org}/{team}".lower(), login.lower())] = self.ports.tracker.membership(org, team, login)
         return out
 
-    def assignable(
-        self, services: tuple[Service, ...], oncall: Mapping[str, Oncall]
-    ) -> dict[tuple[str, str], bool | None]:
+    def assignable(self, g: _Gathered, oncall: Mapping[str, Oncall]) -> dict[tuple[str, str], bool | None]:
         out: dict[tuple[str, str], bool | None] = {}
-        for repo, candidates in reads.assignees([s for s in services if s.repo.lower() not in self.failed], oncall):
+        usable = [s for s in g.services if s.repo.lower() not in self.failed]
+        for repo, candidates in reads.assignees(
+            usable, oncall, g.findings.values(), g.issues, self.config, self.now.date()
+        ):
             for login in candidates:
                 ok = self.isolated(repo, functools.partial(self.ports.tracker.can_assign, repo, login))
                 out[(repo.lower(), login.lower())] = bool(ok) if ok is not None else None
@@ -334,7 +335,7 @@ def _world(g: _Gathered, r: _Reads, authority: Authority, complete: bool) -> Wor
     for name, answer in oncall.items():
         for note in answer.notes:  # once per service, not once per issue
             r.report.warn(f"{name}: {note}")
-    assignable = r.assignable(g.services, oncall)
+    assignable = r.assignable(g, oncall)
     verified_gone = set()
     listed = [i for v in g.issues.values() for i in v]
     for url, query in reads.gone_checks(listed, g.findings.values(), r.config, g.services).items():

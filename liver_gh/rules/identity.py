@@ -218,12 +218,15 @@ def verify_link(
     if issue is None:
         return Link(LinkState.DANGLING, why=f"it links to {udf_issue}, which liver cannot see")
     marker = read_marker(issue.body)
-    plausible = udf_key is not None and udf_key in candidate_keys(finding, service_names)
+
+    def plausible() -> bool:  # only on a disagreement: hashing every candidate key is not free
+        return udf_key is not None and udf_key in candidate_keys(finding, service_names)
+
     if marker.identity is None:
-        state = LinkState.DISPUTED if plausible else LinkState.FORGED
+        state = LinkState.DISPUTED if plausible() else LinkState.FORGED
         return Link(state, issue, why=f"{marker.problem} while Security Hub links finding {finding.id} to it")
     if udf_key != marker.key:
-        if plausible:
+        if plausible():
             why = f"its identity marker was changed: Security Hub links finding {finding.id} to it under another key"
             return Link(LinkState.DISPUTED, issue, why=why)
         return Link(LinkState.FORGED, issue, why=f"finding {finding.id} claims a link its own fields do not support")

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import date
 
 from liver_gh.config.model import ApprovalPolicy, Config, Service
 from liver_gh.models import Finding, TrackedIssue
 from liver_gh.ports import ByControl, ByIds, Query
 from liver_gh.rules import approval as ap
+from liver_gh.rules import routing
 from liver_gh.rules.identity import UDF_APPROVAL, UDF_ISSUE, Identity, KeyKind, identity_for, read_marker
 from liver_gh.rules.lifecycle import needs_history
 from liver_gh.rules.upkeep import Oncall
@@ -62,9 +64,32 @@ def memberships(
     return out
 
 
-def assignees(services: Iterable[Service], oncall: Mapping[str, Oncall]) -> list[tuple[str, tuple[str, ...]]]:
-    """(repository, candidates in order): the sync checks them until one is assignable."""
-    return [(s.repo, oncall[s.name].candidates) for s in services if s.name in oncall and oncall[s.name].candidates]
+def assignees(
+    services: Iterable[Service],
+    oncall: Mapping[str, Oncall],
+    findings: Iterable[Finding],
+    issues: Mapping[str, Sequence[TrackedIssue]],
+    config: Config,
+    today: date,
+) -> list[tuple[str, tuple[str, ...]]]:
+    """(repository, candidates in order) to check until one is assignable: only for services
+    that may assign someone this run, i.e. with a finding that may open or reopen an issue,
+    or an open issue the current on-call person does not hold (a hand-over)."""
+    services = [s for s in services if s.name in oncall and oncall[s.name].candidates]
+    chosen = tuple(services)
+    wanted: set[str] = set()
+    for f in findings:
+        found = routing.owner(f, config, chosen)
+        if isinstance(found, routing.Owner) and isinstance(
+            routing.eligibility(f, found, config, today), routing.Eligible
+        ):
+            wanted.add(found.service.name)
+    by_repo = {repo.lower(): listed for repo, listed in issues.items()}
+    for s in services:
+        first = oncall[s.name].candidates[0].lower()
+        if any(i.is_open and first not in {a.lower() for a in i.assignees} for i in by_repo.get(s.repo.lower(), ())):
+            wanted.add(s.name)
+    return [(s.repo, oncall[s.name].candidates) for s in services if s.name in wanted]
 
 
 def gone_checks(
