@@ -21,12 +21,15 @@ from __future__ import annotations
 
 import random
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any, Final
 
 ORG: Final = "acme"
 BOT_LOGIN: Final = "liver-bot"
 BOT_TOKEN: Final = "bench-token"  # the fake's token; nothing real
+APPROVER: Final = "secops-lead"
+APPROVER_ID: Final = 9_000_001
 LEAD_EVERY: Final = 10  # one team lead (the rotation's fallback) per ten services
 UNASSIGNABLE_EVERY: Final = 10  # default: in every tenth service the rotation members are not collaborators
 ROTATION_START: Final = "2026-01-05"
@@ -135,9 +138,17 @@ class Estate:
         names = {login for s in self.services for login in (*s.rotation, s.fallback)}
         return sorted(names)
 
-    def assignee_checks(self) -> int:
-        """Assignee checks liver needs on the first run: one per (repository, login tried)."""
-        return sum((2 if s.stranger else 1) for s in self.services if self.issues_by_repo.get(s.repo, 0) > 0)
+    def service(self, repo: str) -> BenchService:
+        return next(s for s in self.services if s.repo.lower() == repo.lower())
+
+    def assignee_checks(self, repos: Iterable[str]) -> int:
+        """Assignee checks liver needs in ``repos``: one per (repository, login tried).
+
+        liver tries the on-call person, then the fallback (the lead) when the person is not
+        a collaborator, and stops at the first one that can be assigned.
+        """
+        wanted = {r.lower() for r in repos}
+        return sum((2 if s.stranger else 1) for s in self.services if s.repo.lower() in wanted)
 
     def label_creations(self, existing: frozenset[str] = frozenset()) -> int:
         return sum(len(labels - existing) for labels in self.labels_by_repo.values())
@@ -147,13 +158,16 @@ class Estate:
         return {
             "version": 1,
             "securityhub": {"region": REGIONS[0]},
-            "approval": {"label": "liver/suppress-approved", "approvers": ["secops-lead"]},
+            # Approvers are pinned by numeric id (check-config warns otherwise); nobody approves
+            # anything in the benchmark, so the id only has to be well-formed.
+            "approval": {"label": "liver/suppress-approved", "approvers": [{"login": APPROVER, "id": APPROVER_ID}]},
             "ignore_tag": {"key": IGNORE_TAG, "honored_until": "2099-12-31"},
             "prototype_accounts": list(PROTOTYPE_ACCOUNTS),
             "group_by_tags": [ASG_TAG],
             "defaults": {"min_severity": "HIGH"},
             "max_new_issues": max_new_issues,
-            "github": {"mutations_per_minute": per_minute, "mutations_per_hour": per_hour},
+            # liver finds its issues by creator: the login its issues are created by.
+            "github": {"login": BOT_LOGIN, "mutations_per_minute": per_minute, "mutations_per_hour": per_hour},
             "services": [
                 {
                     "name": s.name,

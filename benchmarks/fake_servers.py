@@ -8,7 +8,8 @@ the URLs. It then answers commands on stdin, one per line, with one JSON line ea
 
 * ``stats``: what happened since the previous ``stats`` (requests by route, Security
   Hub calls, time the fakes spent handling them) and the current state (findings that
-  liver's two GetFindings filters match, liver issues per repository);
+  liver's two GetFindings filters match, liver's issues per repository: those its
+  login created);
 * ``quit``: stop serving and exit.
 
 Keeping the fakes out of liver's process means liver's peak RSS is measured alone.
@@ -35,8 +36,9 @@ from estate import BOT_LOGIN, BOT_TOKEN, Estate, build_estate
 from liver_fakes.findings import control_finding
 from liver_fakes.github import FakeGitHub
 from liver_fakes.securityhub import FakeSecurityHub, _compile_filters
+from liver_gh.adapters.securityhub import filters_for
 from liver_gh.models import Severity
-from liver_gh.securityhub import new_findings_filter, tracked_filter
+from liver_gh.ports import NewFindings, Query, Tracked
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 _MUTATING = frozenset({"POST", "PATCH", "PUT", "DELETE"})
@@ -171,32 +173,43 @@ class Stats:
 
     def state(self) -> dict[str, Any]:
         now = datetime.now(UTC)
-        # Exactly the filters liver sends (its lowest threshold here is HIGH), evaluated
-        # by the fake's own filter code, so the GetFindings bounds use the true counts.
-        new = _compile_filters(new_findings_filter(Severity.HIGH), now)
-        tracked = _compile_filters(tracked_filter(), now)
+        # Exactly the filters liver sends (its lowest threshold here is HIGH; no product or
+        # Region filters in the benchmark config), built by liver's own adapter and
+        # evaluated by the fake's own filter code, so the GetFindings bounds use the true
+        # counts.
+        new = _matcher(NewFindings(Severity.HIGH), now)
+        tracked = _matcher(Tracked(), now)
         n_new = n_tracked = 0
         workflows: Counter[str] = Counter()
         with self.hub._lock:
             for stored in self.hub._findings.values():
                 finding = stored.finding
                 workflows[finding["Workflow"]["Status"]] += 1
-                n_new += all(p(finding) for p in new)
-                n_tracked += all(p(finding) for p in tracked)
+                n_new += new(finding)
+                n_tracked += tracked(finding)
         issues: dict[str, int] = {}
-        open_issues = 0
+        open_by_repo: dict[str, int] = {}
         for s in self.estate.services:
-            listed = [i for i in self.gh.issues(s.repo) if any(lb["name"] == "liver" for lb in i["labels"])]
+            # liver's issues are the ones its login created (it lists them by creator), not
+            # the ones carrying a label anybody can add.
+            listed = [i for i in self.gh.issues(s.repo) if str(i["user"]["login"]).lower() == BOT_LOGIN.lower()]
             issues[s.repo] = len(listed)
-            open_issues += sum(1 for i in listed if i["state"] == "open")
+            open_by_repo[s.repo] = sum(1 for i in listed if i["state"] == "open")
         return {
             "new_filter_matches": n_new,
             "tracked_matches": n_tracked,
             "workflow": dict(workflows.most_common()),
             "issues_by_repo": issues,
+            "open_by_repo": open_by_repo,
             "issues_total": sum(issues.values()),
-            "open_issues": open_issues,
+            "open_issues": sum(open_by_repo.values()),
         }
+
+
+def _matcher(query: Query, now: datetime) -> Callable[[dict[str, Any]], bool]:
+    """Whether a stored finding matches any of the GetFindings filters liver sends for ``query``."""
+    compiled = [_compile_filters(f, now) for f in filters_for(query)]
+    return lambda finding: any(all(p(finding) for p in predicates) for predicates in compiled)
 
 
 def main() -> int:
