@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import re
 import subprocess
@@ -10,7 +9,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -67,10 +65,6 @@ def _offline_pip_env() -> dict[str, str]:
     }
 
 
-@pytest.mark.skipif(
-    importlib.util.find_spec("hatchling") is None,
-    reason="the offline self-test builds the package with the installed hatchling; pip install hatchling",
-)
 def test_action_runs_the_demo(tmp_path: Path) -> None:
     action = _action()
     inputs = {name: str(spec.get("default", "")) for name, spec in action["inputs"].items()}
@@ -142,9 +136,6 @@ def test_readme_shows_the_real_sync_help() -> None:
 # ---- the wheel ------------------------------------------------------------------------------------
 
 
-@pytest.mark.skipif(
-    importlib.util.find_spec("hatchling") is None, reason="builds the wheel with the installed hatchling"
-)
 def test_the_wheel_ships_the_product_only_and_runs_without_extras(tmp_path: Path) -> None:
     import zipfile
 
