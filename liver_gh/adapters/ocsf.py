@@ -12,16 +12,16 @@ for findings present in both, so issues opened through the ASFF API are found ag
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, ClassVar
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from liver_gh.adapters.asff import parse_time
-from liver_gh.adapters.securityhub import BATCH, MAX_VALUES, _raise_auth, describe_error
-from liver_gh.errors import FindingError, SourceError
+from liver_gh.adapters.securityhub import BATCH, MAX_VALUES, FindingReader, _raise_auth, describe_error
+from liver_gh.errors import FindingError
 from liver_gh.models import (
     AccountId,
     Compliance,
@@ -254,46 +254,21 @@ def _parse(raw: Mapping[str, Any], fid: str) -> Finding:
 
 
 @dataclass
-class SecurityHubV2:
+class SecurityHubV2(FindingReader):
     """The FindingSource port on GetFindingsV2 / BatchUpdateFindingsV2."""
 
-    client: Any
     now: Any = field(default=lambda: datetime.now(UTC))
-    get_calls: int = 0
-    update_calls: int = 0
-    bad_findings: list[str] = field(default_factory=list)
 
-    def _pages(self, filters: Filters) -> Iterator[dict[str, Any]]:
-        token: str | None = None
-        while True:
-            kwargs: dict[str, Any] = {"Filters": filters, "MaxResults": BATCH}
-            if token:
-                kwargs["NextToken"] = token
-            try:
-                self.get_calls += 1
-                page = self.client.get_findings_v2(**kwargs)
-            except (ClientError, BotoCoreError) as e:
-                _raise_auth(e)
-                raise SourceError(describe_error(e, "GetFindingsV2")) from e
-            yield from page.get("Findings", [])
-            token = page.get("NextToken")
-            if not token:
-                return
+    OPERATION: ClassVar[str] = "GetFindingsV2"
 
-    def findings(self, query: Query) -> list[Finding]:
-        from liver_gh.adapters.securityhub import _keep
+    def _get(self, **kwargs: Any) -> dict[str, Any]:
+        return dict(self.client.get_findings_v2(**kwargs))
 
-        out: dict[str, Finding] = {}
-        for filters in filters_for(query):
-            for raw in self._pages(filters):
-                try:
-                    finding = parse_ocsf(raw)
-                except FindingError as e:
-                    self.bad_findings.append(str(e))
-                    continue
-                if _keep(query, finding):
-                    out[finding.id] = finding
-        return list(out.values())
+    def _filters(self, query: Query) -> Sequence[Any]:
+        return filters_for(query)
+
+    def _parse(self, raw: object) -> Finding:
+        return parse_ocsf(raw)
 
     def update(self, update: FindingUpdate) -> UpdateOutcome:
         """One BatchUpdateFindingsV2 per 100 findings; the link and the note go into the Comment."""

@@ -9,9 +9,11 @@ UnprocessedFindings are retried once and then reported, never dropped.
 
 from __future__ import annotations
 
+import abc
+import functools
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import boto3
 from botocore.config import Config as BotoConfig
@@ -181,26 +183,40 @@ def probe_read(client: Any, ocsf: bool) -> int:
 
 
 @dataclass
-class SecurityHub:
-    """The FindingSource port on the ASFF API."""
+class FindingReader(abc.ABC):
+    """What both finding sources share: paging, parsing at the boundary, the counters.
+
+    A subclass names its GetFindings operation and says how to call it, which filters a
+    query becomes, and how to parse one raw finding.
+    """
 
     client: Any
     get_calls: int = 0
     update_calls: int = 0
     bad_findings: list[str] = field(default_factory=list)
 
-    def _pages(self, filters: Filter) -> Iterator[dict[str, Any]]:
+    OPERATION: ClassVar[str] = "GetFindings"
+
+    @abc.abstractmethod
+    def _get(self, **kwargs: Any) -> dict[str, Any]:
+        """One page of the source's GetFindings operation."""
+
+    @abc.abstractmethod
+    def _filters(self, query: Query) -> Sequence[Any]:
+        """The request filters that together answer ``query``."""
+
+    @abc.abstractmethod
+    def _parse(self, raw: object) -> Finding:
+        """One raw finding as the domain model; raises FindingError."""
+
+    def _pages(self, filters: Any) -> Iterator[dict[str, Any]]:
         token: str | None = None
         while True:
             kwargs: dict[str, Any] = {"Filters": filters, "MaxResults": BATCH}
             if token:
                 kwargs["NextToken"] = token
-            try:
-                self.get_calls += 1
-                page = self.client.get_findings(**kwargs)
-            except (ClientError, BotoCoreError) as e:
-                _raise_auth(e)
-                raise SourceError(describe_error(e, "GetFindings")) from e
+            self.get_calls += 1
+            page = call(self.OPERATION, functools.partial(self._get, **kwargs))
             yield from page.get("Findings", [])
             token = page.get("NextToken")
             if not token:
@@ -209,16 +225,30 @@ class SecurityHub:
     def findings(self, query: Query) -> list[Finding]:
         """Parse every page; a malformed finding is reported and skipped."""
         out: dict[str, Finding] = {}
-        for filters in filters_for(query):
+        for filters in self._filters(query):
             for raw in self._pages(filters):
                 try:
-                    finding = parse_finding(raw)
+                    finding = self._parse(raw)
                 except FindingError as e:
                     self.bad_findings.append(str(e))
                     continue
                 if _keep(query, finding):
                     out[finding.id] = finding
         return list(out.values())
+
+
+@dataclass
+class SecurityHub(FindingReader):
+    """The FindingSource port on the ASFF API."""
+
+    def _get(self, **kwargs: Any) -> dict[str, Any]:
+        return dict(self.client.get_findings(**kwargs))
+
+    def _filters(self, query: Query) -> Sequence[Any]:
+        return filters_for(query)
+
+    def _parse(self, raw: object) -> Finding:
+        return parse_finding(raw)
 
     def update(self, update: FindingUpdate) -> UpdateOutcome:
         """One BatchUpdateFindings payload for many findings, 100 identifiers per call."""
