@@ -118,34 +118,12 @@ config_option = click.option(
 )
 @click.option("--issue-event", is_flag=True, help="Read the event from the GITHUB_EVENT_PATH payload.")
 @guarded
-def sync(
-    config_path: Path | None,
-    dry_run: bool,
-    fmt: str,
-    issue_ref: str | None,
-    repo: str | None,
-    per_repo: bool,
-    shard: str | None,
-    event_path: Path | None,
-    issue_event: bool,
-) -> int:
+def sync(config_path: Path | None, **options: Any) -> int:
     """Pull findings, open and update issues, and sync both ways."""
     from liver_gh.commands import sync as command
 
     config, library = _load(config_path)
-    return command.run(
-        config,
-        library,
-        now=now(),
-        dry_run=dry_run,
-        fmt=fmt,
-        issue_ref=issue_ref,
-        repo=repo,
-        per_repo=per_repo,
-        shard=shard,
-        event_path=event_path,
-        issue_event=issue_event,
-    )
+    return command.run(config, library, now=now(), **options)  # the options are command.run's keywords
 
 
 @main.command("check-config")

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from liver_fakes.github import FakeResponse
 from tests.conftest import BASE_CONFIG, Env
 
@@ -155,3 +157,19 @@ def test_repos_names_refuse_several_owners(env: Env) -> None:
     result = env.liver("repos", "--format", "names")
     assert result.exit_code == 2
     assert "belong to 2 owners (acme, other)" in result.output
+
+
+def test_a_provider_answer_cannot_add_a_line_to_the_output(env: Env, monkeypatch: pytest.MonkeyPatch) -> None:
+    from liver_gh.rules.upkeep import Oncall
+
+    forged = Oncall((), ("PagerDuty said: down\n::add-mask::secret\n::error::forged",), frozenset(), 0, "fallback")
+    monkeypatch.setattr("liver_gh.adapters.oncall.OncallResolver.who", lambda *a, **k: forged)
+    env.write_config(
+        BASE_CONFIG.replace(
+            "    oncall:\n      rotation: [carol]\n      start: 2026-11-02\n",
+            "    oncall:\n      pagerduty: {schedule_id: PABC123, token_env: PD_TOKEN}\n",
+        )
+    )
+    out = env.liver("doctor", env={"PD_TOKEN": "x"}).output
+    assert not [line for line in out.splitlines() if line.startswith("::")]
+    assert "FAIL  oncall search: PagerDuty said: down ::add-mask::secret ::error::forged" in out

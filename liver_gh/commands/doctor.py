@@ -223,7 +223,10 @@ def all_checks(config: Config, env: Mapping[str, str], now: datetime) -> Checks:
 def run(config: Config, env: Mapping[str, str], now: datetime, echo: Callable[[str], None]) -> int:
     failed = warned = 0
     for check in all_checks(config, env, now):
-        echo(f"{check.verdict.value:<4}  {check.area}: {check.text}")
+        # One line per check, whatever a provider or GitHub put in the text (no forged
+        # second line, e.g. a workflow command, in an Actions log).
+        text = " ".join(check.text.split())
+        echo(f"{check.verdict.value:<4}  {check.area}: {text}")
         failed += check.verdict is Verdict.FAIL
         warned += check.verdict is Verdict.WARN
     echo(f"\n{failed} to fix, {warned} warning(s)." if failed or warned else "\nEverything liver needs is in place.")
